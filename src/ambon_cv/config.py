@@ -1,0 +1,366 @@
+"""Typed view of `params.yaml` (one section per stage) and of the camera registry.
+
+Both files are read into frozen pydantic models. A mistyped or unknown key, a value of the
+wrong type or a camera that does not make sense fails with a `ConfigError` that names the file,
+the key (or the camera) and what was expected, so a person can fix it without reading code.
+
+Example:
+    >>> params = load_params()
+    >>> params.footage.source
+    'synthetic'
+    >>> registry = load_cameras()
+    >>> len(registry.cameras)
+    55
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ambon_cv.paths import project_root
+
+
+class ConfigError(ValueError):
+    """A configuration file is wrong; the message says where and how to fix it."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- params.yaml -------------------------------------------------------------------------------
+
+
+class IncidentRates(_Strict):
+    """How often incidents start, per camera-hour of synthetic footage."""
+
+    garbage_dump: float = Field(6.0, ge=0)
+    bin_overflow: float = Field(4.0, ge=0)
+    fight: float = Field(12.0, ge=0)
+
+
+class SyntheticCity(_Strict):
+    """The built-in synthetic city: what `ambon footage synth` renders."""
+
+    seed: int = 2026
+    cameras: list[str] = Field(default_factory=list, description="camera ids; empty means all")
+    clips_per_camera: int = Field(1, ge=1)
+    clip_seconds: float = Field(30.0, gt=0)
+    width: int = Field(640, ge=64)
+    height: int = Field(360, ge=64)
+    fps: float = Field(10.0, gt=0)
+    start: str = "2026-11-02T06:00:00+09:00"
+    rain_fraction: float = Field(0.2, ge=0, le=1)
+    night_fraction: float = Field(0.3, ge=0, le=1)
+    dusk_fraction: float = Field(0.15, ge=0, le=1)
+    incidents_per_camera_hour: IncidentRates = Field(default_factory=IncidentRates)
+    crf: int = Field(26, ge=0, le=51, description="H.264 quality, as a recorder's setting")
+
+
+class FootageParams(_Strict):
+    """`footage` stage: where recorded clips come from and how much bad input is tolerated."""
+
+    source: Literal["synthetic", "dir", "s3"] = "synthetic"
+    location: str = Field("", description="dir: a recorder-export folder; s3: s3://bucket/prefix")
+    s3_endpoint_url: str = Field("", description="an S3-compatible endpoint; empty means AWS")
+    max_bad_fraction: float = Field(0.1, ge=0, le=1)
+    synthetic: SyntheticCity = Field(default_factory=SyntheticCity)
+
+    @model_validator(mode="after")
+    def _location_given(self) -> FootageParams:
+        if self.source != "synthetic" and not self.location:
+            raise ValueError(f"source '{self.source}' needs footage.location")
+        if self.source == "s3" and not self.location.startswith("s3://"):
+            raise ValueError(f"footage.location must be s3://bucket/prefix, got {self.location!r}")
+        return self
+
+
+class FrameDedup(_Strict):
+    enabled: bool = True
+    max_distance: int = Field(4, ge=0, le=64, description="perceptual-hash bits that may differ")
+
+
+class FramesParams(_Strict):
+    """`frames` stage: how clips become JPEG frames."""
+
+    strategy: Literal["fixed_rate", "keyframes", "scene_change"] = "fixed_rate"
+    rate_fps: float = Field(1.0, gt=0)
+    scene_threshold: float = Field(0.12, gt=0, le=1)
+    jpeg_quality: int = Field(90, ge=10, le=100)
+    dedup: FrameDedup = Field(default_factory=FrameDedup)
+
+
+class Params(_Strict):
+    """All of `params.yaml`: one section per DVC stage."""
+
+    footage: FootageParams = Field(default_factory=FootageParams)
+    frames: FramesParams = Field(default_factory=FramesParams)
+
+
+# --- the camera registry -------------------------------------------------------------------------
+
+_ENV_REF = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*\}$")
+_ENV_ANY = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+_SECRET_QUERY = re.compile(r"(?i)[?&](password|passwd|pwd|token|key)=(?!\$\{)")
+
+
+class Stream(_Strict):
+    """One stream of a camera (recorders give a full-size main and a small sub stream)."""
+
+    url: str
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    fps: float = Field(gt=0)
+    keyframe_interval_s: float = Field(2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _no_literal_credentials(self) -> Stream:
+        match = re.match(r"^[a-z][a-z0-9+.-]*://([^/@]*)@", self.url)
+        if match:
+            parts = match.group(1).split(":")
+            if not all(_ENV_REF.match(p) for p in parts):
+                raise ValueError(
+                    "credentials in the URL must be ${ENV_VAR} references, never literal values"
+                )
+        if _SECRET_QUERY.search(self.url):
+            raise ValueError("a secret in the URL query must be a ${ENV_VAR} reference")
+        return self
+
+    def resolved_url(self, env: dict[str, str] | None = None) -> str:
+        """The URL with `${VAR}` references filled from the environment.
+
+        Raises:
+            ConfigError: a referenced variable is not set.
+        """
+        env = os.environ if env is None else env
+        missing = [name for name in _ENV_ANY.findall(self.url) if name not in env]
+        if missing:
+            raise ConfigError(
+                f"stream URL needs environment variable(s) {', '.join(missing)}: "
+                "set them (or put them in .env) before opening live streams"
+            )
+        return _ENV_ANY.sub(lambda m: env[m.group(1)], self.url)
+
+
+class Analytic(_Strict):
+    """One analysis a camera runs: what, on which stream, decoding what, how often."""
+
+    kind: Literal["garbage", "fight"]
+    stream: Literal["main", "sub"] = "sub"
+    decode: Literal["all", "keyframes"] = "all"
+    rate_fps: float = Field(gt=0)
+
+
+class Location(_Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Camera(_Strict):
+    """A camera of the command center."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    owner: Literal["pemkot", "polda"]
+    place: str = Field(min_length=1)
+    kelurahan: str = ""
+    kecamatan: str = ""
+    location: Location
+    view: Literal["street", "alley", "market", "office_front"]
+    streams: dict[Literal["main", "sub"], Stream]
+    analytics: list[Analytic] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _analytics_fit_streams(self) -> Camera:
+        kinds = [a.kind for a in self.analytics]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError(f"analytics lists a kind twice: {kinds}")
+        for a in self.analytics:
+            if a.stream not in self.streams:
+                raise ValueError(f"analytics '{a.kind}' uses stream '{a.stream}', not defined")
+            stream = self.streams[a.stream]
+            limit = 1 / stream.keyframe_interval_s if a.decode == "keyframes" else stream.fps
+            if a.rate_fps > limit + 1e-9:
+                raise ValueError(
+                    f"analytics '{a.kind}' asks {a.rate_fps} fps but {a.decode} decoding of the "
+                    f"{a.stream} stream gives at most {limit:g} fps"
+                )
+        return self
+
+    @property
+    def owner_name(self) -> str:
+        return {"pemkot": "Pemkot Ambon", "polda": "Polda Maluku"}[self.owner]
+
+    def analytic(self, kind: str) -> Analytic | None:
+        return next((a for a in self.analytics if a.kind == kind), None)
+
+
+class CameraRegistry(_Strict):
+    cameras: list[Camera]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> CameraRegistry:
+        seen: set[str] = set()
+        for cam in self.cameras:
+            if cam.id in seen:
+                raise ValueError(f"camera id '{cam.id}' appears twice")
+            seen.add(cam.id)
+        return self
+
+    def __getitem__(self, camera_id: str) -> Camera:
+        for cam in self.cameras:
+            if cam.id == camera_id:
+                return cam
+        hint = _did_you_mean(camera_id, [c.id for c in self.cameras])
+        raise KeyError(f"unknown camera '{camera_id}'{hint}")
+
+    def __contains__(self, camera_id: object) -> bool:
+        return any(cam.id == camera_id for cam in self.cameras)
+
+    def select(self, ids: Iterable[str] = ()) -> list[Camera]:
+        """The cameras named in `ids` (all when empty), in registry order."""
+        wanted = list(ids)
+        for camera_id in wanted:
+            self[camera_id]  # raises with a suggestion for a typo
+        return [c for c in self.cameras if not wanted or c.id in wanted]
+
+
+# --- loading and error messages ------------------------------------------------------------------
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that holds the key at `loc` (to list its known keys)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if get_origin(current) in (list, dict):  # this part is an index or a mapping key
+            current = get_args(current)[-1]
+            continue
+        field = current.model_fields.get(part) if _is_model(current) else None
+        if field is None:
+            return None
+        current = field.annotation
+    return current if _is_model(current) else None
+
+
+def _is_model(obj: Any) -> bool:
+    return isinstance(obj, type) and issubclass(obj, BaseModel)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _explain(err: ValidationError, model: type[BaseModel], file: Path, data: Any) -> str:
+    lines = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if p not in ("function-after",))
+        where = _dotted(loc)
+        if loc and loc[0] == "cameras" and len(loc) > 1 and isinstance(loc[1], int):
+            try:
+                cam_id = data["cameras"][loc[1]].get("id", "?")
+            except (AttributeError, IndexError, KeyError, TypeError):
+                cam_id = "?"
+            rest = _dotted(loc[2:])
+            where = f"camera '{cam_id}' ({_dotted(loc[:2])})" + (f": {rest}" if rest else "")
+        if e["type"] == "extra_forbidden":
+            holder = _model_at(model, loc)
+            known = sorted(holder.model_fields) if holder else []
+            hint = _did_you_mean(str(loc[-1]), known)
+            lines.append(
+                f"{where}: unknown key{hint}; known keys here: {', '.join(known) or '(none)'}"
+            )
+        elif e["type"] == "missing":
+            lines.append(f"{where}: required key is missing")
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            got = e.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {type(got).__name__} {got!r})"
+            lines.append(f"{where}: {msg}{shown}")
+    return f"{file}: " + ("\n  ".join(["", *lines]) if len(lines) > 1 else lines[0])
+
+
+def _read_yaml(file: Path) -> Any:
+    try:
+        text = file.read_text()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{file}: file not found (run from the project root or set AMBON_ROOT)"
+        ) from None
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{file}: not valid YAML: {err}") from None
+
+
+def load_params(file: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Params:
+    """Read and validate `params.yaml`.
+
+    Args:
+        file: the params file; defaults to the project's `params.yaml`.
+        overrides: dotted keys to set on top, as the CLI's `-S footage.synthetic.seed=3`.
+
+    Raises:
+        ConfigError: naming the file and key of every problem found.
+    """
+    path = Path(file) if file else project_root() / "params.yaml"
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping of stage sections, got {type(data).__name__}"
+        )
+    for key, value in (overrides or {}).items():
+        _set_dotted(data, key, value)
+    try:
+        return Params.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_explain(err, Params, path, data)) from None
+
+
+def load_cameras(file: str | Path | None = None) -> CameraRegistry:
+    """Read and validate the camera registry (`data/cameras.yaml`).
+
+    Raises:
+        ConfigError: naming the file and the camera of every problem found.
+    """
+    path = Path(file) if file else project_root() / "data" / "cameras.yaml"
+    data = _read_yaml(path)
+    try:
+        return CameraRegistry.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_explain(err, CameraRegistry, path, data)) from None
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {key}: '{part}' is not a section")
+    node[parts[-1]] = value
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """`["a.b=3", "c=x"]` -> `{"a.b": 3, "c": "x"}`, values read as YAML scalars."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"override '{item}' must look like section.key=value")
+        out[key.strip()] = yaml.safe_load(raw)
+    return out

@@ -1,0 +1,34 @@
+"""Where the project lives on disk.
+
+Every stage reads and writes relative to one project root, so the CLI, DVC, notebooks and
+tests agree on where `params.yaml`, `data/` and `reports/` are.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def project_root() -> Path:
+    """The project root: `$AMBON_ROOT`, else the nearest folder above the current directory that
+    holds `params.yaml`, else the source checkout this package was installed from.
+
+    Example:
+        >>> (project_root() / "params.yaml").name
+        'params.yaml'
+    """
+    if env := os.environ.get("AMBON_ROOT"):
+        return Path(env).expanduser().resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "params.yaml").is_file() and (folder / "data").is_dir():
+            return folder
+    return _CHECKOUT
+
+
+def cache_dir() -> Path:
+    """Project-local cache for tool settings (ultralytics config, fonts, matplotlib)."""
+    return project_root() / ".cache"
