@@ -74,3 +74,43 @@ def network_attempts() -> list[str]:
     """The non-loopback attempts made during the test (empty at its start)."""
     BLOCKED.clear()
     return BLOCKED
+
+
+# --- shared fixtures -----------------------------------------------------------------------------
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "datasets"
+TINY_CAMERAS = ["pemkot-01", "pemkot-02", "pemkot-04"]  # office front, alley (fights), market
+
+
+@pytest.fixture(scope="session")
+def registry():
+    from ambon_cv.config import load_cameras
+
+    return load_cameras(ROOT / "data" / "cameras.yaml")
+
+
+@pytest.fixture(scope="session")
+def tiny_cfg():
+    """A small, busy synthetic city: 320x180, 5 fps, 8 s clips, incidents in every clip."""
+    from ambon_cv.config import IncidentRates, SyntheticCity
+
+    return SyntheticCity(
+        seed=11,
+        cameras=TINY_CAMERAS,
+        clip_seconds=8,
+        width=320,
+        height=180,
+        fps=5,
+        incidents_per_camera_hour=IncidentRates(garbage_dump=400, bin_overflow=1, fight=700),
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_city(tmp_path_factory, registry, tiny_cfg):
+    """The tiny city rendered once per session, as a recorder export plus ground truth."""
+    from ambon_cv.footage.synth import render_city
+
+    out = tmp_path_factory.mktemp("city")
+    clips = render_city(registry.select(TINY_CAMERAS), tiny_cfg, out, workers=1, progress=False)
+    return out, clips

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from ambon_cv.config import ConfigError, load_cameras, load_params, parse_overrides
 
@@ -88,6 +89,61 @@ def _cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- ambon footage -------------------------------------------------------------------------------
+
+
+def _cmd_footage(args: argparse.Namespace) -> int:
+    from ambon_cv.footage.pull import FootageError, pull_footage
+    from ambon_cv.footage.sources import SourceError
+    from ambon_cv.paths import project_root
+
+    params = _params(args)
+    root = project_root()
+    registry = load_cameras(args.registry)
+    if args.action == "synth":
+        from ambon_cv.footage.synth import render_city
+
+        cfg = params.footage.synthetic
+        out = Path(args.out)
+        clips = render_city(registry.select(args.camera or cfg.cameras), cfg, out)
+        frames = sum(c.frames for c in clips)
+        print(f"rendered {len(clips)} clips ({frames} frames) into {out}")
+        return 0
+    try:
+        report = pull_footage(params.footage, registry, root / "data" / "footage", root)
+    except (SourceError, FootageError) as err:
+        print(f"ambon footage: {err}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0
+
+
+# --- ambon frames --------------------------------------------------------------------------------
+
+
+def _cmd_frames(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ambon_cv.frames.build import build_frames
+    from ambon_cv.paths import project_root
+
+    params = _params(args)
+    root = project_root()
+    manifest_path = root / "data" / "footage" / "manifest.parquet"
+    if not manifest_path.is_file():
+        print(
+            f"ambon frames: {manifest_path} is missing: run the footage stage first "
+            "(ambon footage, or dvc repro footage)",
+            file=sys.stderr,
+        )
+        return 1
+    out = root / "data" / "frames"
+    out.mkdir(parents=True, exist_ok=True)
+    report = build_frames(params.frames, pd.read_parquet(manifest_path), out, root)
+    print(report.summary())
+    return 0
+
+
 # --- the parser ----------------------------------------------------------------------------------
 
 
@@ -121,6 +177,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", help="params file (default: params.yaml)")
     _add_overrides(p)
     p.set_defaults(handler=_cmd_params)
+
+    p = sub.add_parser(
+        "footage",
+        help="footage stage: pull recorded clips (or render the synthetic city) + manifest",
+        description=(
+            "pull: bring clips from params footage.source (synthetic | dir | s3) into "
+            "data/footage/ and write data/footage/manifest.parquet. synth: render the synthetic "
+            "city as a recorder export into --out (no manifest), e.g. to try the dir source."
+        ),
+    )
+    p.add_argument("action", nargs="?", choices=["pull", "synth"], default="pull")
+    p.add_argument("--out", default="data/footage/synthetic-export", help="synth: target folder")
+    p.add_argument("--camera", action="append", help="synth: only this camera (repeatable)")
+    p.add_argument("--registry", help="camera registry (default: data/cameras.yaml)")
+    _add_overrides(p)
+    p.set_defaults(handler=_cmd_footage)
+
+    p = sub.add_parser(
+        "frames",
+        help="frames stage: sample JPEG frames from the footage, drop near-duplicates",
+        description=(
+            "Sample the usable clips of data/footage/manifest.parquet with params "
+            "frames.strategy (fixed_rate | keyframes | scene_change), drop per-camera "
+            "near-duplicates, write data/frames/images/ and data/frames/frames.parquet."
+        ),
+    )
+    _add_overrides(p)
+    p.set_defaults(handler=_cmd_frames)
 
     return parser
 

@@ -42,9 +42,9 @@ class _Strict(BaseModel):
 class IncidentRates(_Strict):
     """How often incidents start, per camera-hour of synthetic footage."""
 
-    garbage_dump: float = Field(6.0, ge=0)
-    bin_overflow: float = Field(4.0, ge=0)
-    fight: float = Field(12.0, ge=0)
+    garbage_dump: float = Field(2.0, ge=0)
+    bin_overflow: float = Field(1.5, ge=0)
+    fight: float = Field(120.0, ge=0)
 
 
 class SyntheticCity(_Strict):
@@ -72,6 +72,9 @@ class FootageParams(_Strict):
     location: str = Field("", description="dir: a recorder-export folder; s3: s3://bucket/prefix")
     s3_endpoint_url: str = Field("", description="an S3-compatible endpoint; empty means AWS")
     max_bad_fraction: float = Field(0.1, ge=0, le=1)
+    unknown_cameras: Literal["reject", "accept"] = Field(
+        "reject", description="accept: the first folder names a camera outside the registry"
+    )
     synthetic: SyntheticCity = Field(default_factory=SyntheticCity)
 
     @model_validator(mode="after")
@@ -85,7 +88,7 @@ class FootageParams(_Strict):
 
 class FrameDedup(_Strict):
     enabled: bool = True
-    max_distance: int = Field(4, ge=0, le=64, description="perceptual-hash bits that may differ")
+    max_distance: int = Field(12, ge=0, le=256, description="hash bits (of 256) that may differ")
 
 
 class FramesParams(_Strict):

@@ -1,0 +1,101 @@
+"""The one record that crosses stage boundaries: boxes found (or known) in one frame.
+
+Ground truth from the synthetic city, model output, evaluation, alerts and the benchmark all
+speak `Detections`. Converters to and from other shapes live at the edges as classmethods, so
+the core never imports a model library.
+
+Example:
+    >>> import numpy as np
+    >>> d = Detections(xyxy=np.array([[10, 20, 50, 80]], dtype=np.float32),
+    ...                class_id=np.array([CLASSES.index("garbage")]))
+    >>> d.class_names()
+    ['garbage']
+    >>> len(d.filter(d.class_id == CLASSES.index("fight")))
+    0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# The command center's classes. The first three match the street-garbage photo set.
+CLASSES: tuple[str, ...] = ("garbage", "garbage_bin", "overflow", "fight", "person")
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Boxes in one frame, in pixels (x1, y1, x2, y2), with their class and confidence.
+
+    `confidence` is 1.0 for ground truth; `object_id` identifies the same object across frames
+    (a synthetic actor, a tracker id), -1 when unknown.
+    """
+
+    xyxy: np.ndarray
+    class_id: np.ndarray
+    confidence: np.ndarray | None = None
+    object_id: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
+        n = len(xyxy)
+        object.__setattr__(self, "xyxy", xyxy)
+        object.__setattr__(self, "class_id", _column(self.class_id, n, np.int64, "class_id"))
+        conf = np.ones(n, np.float32) if self.confidence is None else self.confidence
+        object.__setattr__(self, "confidence", _column(conf, n, np.float32, "confidence"))
+        ids = np.full(n, -1, np.int64) if self.object_id is None else self.object_id
+        object.__setattr__(self, "object_id", _column(ids, n, np.int64, "object_id"))
+        if n and (xyxy[:, 2] < xyxy[:, 0]).any() | (xyxy[:, 3] < xyxy[:, 1]).any():
+            raise ValueError("Detections.xyxy: x2 < x1 or y2 < y1 in some box")
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(xyxy=np.zeros((0, 4), np.float32), class_id=np.zeros(0, np.int64))
+
+    def filter(self, keep: np.ndarray) -> Detections:
+        """The detections where the boolean mask `keep` is true."""
+        return Detections(
+            xyxy=self.xyxy[keep],
+            class_id=self.class_id[keep],
+            confidence=self.confidence[keep],
+            object_id=self.object_id[keep],
+            meta=dict(self.meta),
+        )
+
+    def class_names(self) -> list[str]:
+        return [CLASSES[i] for i in self.class_id]
+
+    def to_columns(self) -> dict[str, list]:
+        """Plain lists for one row of a Parquet table (see `from_columns`)."""
+        return {
+            "boxes": self.xyxy.round(1).tolist(),
+            "classes": [CLASSES[i] for i in self.class_id],
+            "object_ids": self.object_id.tolist(),
+        }
+
+    @classmethod
+    def from_columns(cls, boxes: Any, classes: Any, object_ids: Any = None) -> Detections:
+        """Inverse of `to_columns` (the frames table stores ground truth this way)."""
+        boxes = [list(b) for b in (boxes if boxes is not None else [])]
+        names = list(classes if classes is not None else [])
+        unknown = sorted(set(names) - set(CLASSES))
+        if unknown:
+            raise ValueError(f"unknown class(es) {unknown}; known: {', '.join(CLASSES)}")
+        return cls(
+            xyxy=np.array(boxes, np.float32).reshape(-1, 4),
+            class_id=np.array([CLASSES.index(c) for c in names], np.int64),
+            object_id=None if object_ids is None else np.asarray(list(object_ids), np.int64),
+        )
+
+
+def _column(values: Any, n: int, dtype: Any, name: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=dtype).reshape(-1)
+    if len(arr) != n:
+        raise ValueError(f"Detections.{name} has {len(arr)} values for {n} boxes")
+    return arr
