@@ -19,7 +19,7 @@ setup:
 
 run: setup
 	$(BIN)/ambon cameras --check
-	$(BIN)/ambon params > /dev/null
+	$(BIN)/dvc repro
 
 test: setup
 	bash scripts/test.sh

@@ -63,7 +63,7 @@ class FramesReport:
 
 
 def _truth_by_index(truth: str | None, root: Path) -> dict[int, dict]:
-    if not truth:
+    if not isinstance(truth, str) or not truth:  # None, or NaN from a pandas column
         return {}
     df = pd.read_parquet(root / truth)
     return {
@@ -86,7 +86,8 @@ def _camera_job(args) -> tuple[str, list[dict], dict[str, int], list[str]]:
     quality = [cv2.IMWRITE_JPEG_QUALITY, params.jpeg_quality]
     for clip in clips:
         truth = _truth_by_index(clip.get("truth"), root)
-        start = datetime.fromisoformat(clip["start_time"]) if clip.get("start_time") else None
+        start_time = clip.get("start_time")
+        start = datetime.fromisoformat(start_time) if isinstance(start_time, str) else None
         stem = PurePosixPath(clip["clip"]).stem
         source = "synthetic" if str(clip["source"]).startswith("synthetic://") else "real"
         frames = sample_clip(
@@ -113,7 +114,7 @@ def _camera_job(args) -> tuple[str, list[dict], dict[str, int], list[str]]:
                         "timestamp": (start + timedelta(seconds=f.time_s)).isoformat()
                         if start
                         else None,
-                        "time_of_day": clip.get("time_of_day"),
+                        "time_of_day": clip.get("time_of_day") or None,
                         "source": source,
                         "path": str(path.relative_to(root)),
                         "width": f.image.shape[1],

@@ -1,0 +1,30 @@
+"""dvc.yaml: every stage is a subcommand of `ambon`, reads only its own params section, and
+declares its deps and outs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from ambon_cv.config import Params
+from ambon_cv.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_each_stage_reads_only_its_own_section_and_declares_outs():
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    commands = {a for a in build_parser()._subparsers._group_actions[0].choices}
+    for name, stage in stages.items():
+        assert stage["params"] == [name], f"stage {name} reads {stage['params']}"
+        assert name in Params.model_fields, f"params.yaml has no section for stage {name}"
+        assert stage["cmd"].split()[:2] == ["ambon", name] and name in commands
+        assert stage["outs"], f"stage {name} declares no outs"
+        for dep in stage["deps"]:
+            produced = any(
+                dep == next(iter(o)) if isinstance(o, dict) else dep == o
+                for s in stages.values()
+                for o in s["outs"]
+            )
+            assert produced or (ROOT / dep).exists(), f"stage {name}: dep {dep} missing"
