@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from ambon_cv.config import Params
 from ambon_cv.cli import build_parser
+from ambon_cv.config import Params
 
 ROOT = Path(__file__).resolve().parents[1]
 

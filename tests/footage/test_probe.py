@@ -114,7 +114,7 @@ def test_truncated_faststart_mp4_is_caught_by_its_missing_tail(tmp_path, good_cl
     )
     data = fast.read_bytes()
     (tmp_path / "cut.mp4").write_bytes(data[: int(len(data) * 0.6)])
-    with pytest.raises(UnreadableClip, match="truncated|corrupt"):
+    with pytest.raises(UnreadableClip, match=r"truncated|corrupt"):
         probe_clip(tmp_path / "cut.mp4")
 
 

@@ -36,7 +36,7 @@ def tree_state(folder: Path) -> dict:
 @pytest.fixture
 def export(tmp_path, tiny_city) -> Path:
     """A recorder export: <camera>/<day>/<clip>.mp4 for the tiny city's clips."""
-    out, clips = tiny_city
+    _, clips = tiny_city
     root = tmp_path / "nvr-export"
     for clip in clips:
         day = clip.clip.split("_")[1][:8]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ambon_cv.config import FrameDedup, FramesParams, FootageParams
+from ambon_cv.config import FootageParams, FrameDedup, FramesParams
 from ambon_cv.detections import Detections
 from ambon_cv.footage.pull import pull_footage
 from ambon_cv.frames.build import FRAME_COLUMNS, build_frames
