@@ -79,7 +79,20 @@ def network_attempts() -> list[str]:
 # --- shared fixtures -----------------------------------------------------------------------------
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "datasets"
+# The real datasets beside the checkout (never copied in); AMBON_SHARED_DATASETS points elsewhere.
+SHARED = __import__("pathlib").Path(
+    __import__("os").environ.get("AMBON_SHARED_DATASETS", ROOT.parent / "shared" / "datasets")
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """In CI the shared datasets must be there: a test that needs them fails, never skips."""
+    import os
+
+    if os.environ.get("CI") == "true" and not SHARED.is_dir():
+        raise pytest.UsageError(f"CI: the shared datasets are missing at {SHARED}")
+
+
 TINY_CAMERAS = ["pemkot-01", "pemkot-02", "pemkot-04"]  # office front, alley (fights), market
 
 

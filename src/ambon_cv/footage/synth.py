@@ -302,7 +302,7 @@ class Camera_look:
                     cv2.line(layer, (x, y), (x - 3, y + 14), (70, 70, 70), 1, cv2.LINE_AA)
                 self.rain.append(layer)
         self.blur = bool(rng.random() < 0.3)
-        self.name = f"{plan.camera.id.upper()} {plan.camera.place[:30]}"
+        self.name = f"{plan.camera.id.upper()} {plan.camera.place.split('(')[0].strip()[:32]}"
 
     def apply(self, frame: np.ndarray, index: int, t: float) -> np.ndarray:
         light = self.plan.light
