@@ -2,7 +2,7 @@
 # One-command set-up of the workbench on a fresh Debian 12 machine (see ../shared/SETUP-NOTES.md):
 #   .venv              the main environment (torch, ultralytics, FiftyOne, DVC, OpenVINO, Jupyter)
 #   .venv-labelstudio  the Label Studio server, apart because its pins clash with the main one
-# plus the system packages the pipeline calls (ffmpeg). Idempotent: each environment carries a
+# plus the system packages the pipeline and its tests call (ffmpeg, chromium). Idempotent: each environment carries a
 # stamp keyed on the hash of its lock file and of this script; a rerun with nothing changed
 # checks the stamps and exits in seconds.
 set -euo pipefail
@@ -22,6 +22,7 @@ stamp_of() { cat "$@" scripts/setup.sh pyproject.toml | sha256sum | cut -c1-16; 
 system_packages() {
   local missing=()
   command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
+  command -v chromium >/dev/null || missing+=(chromium)   # the FiftyOne App test's browser
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     die "missing system packages: ${missing[*]}. Install them (Debian: sudo apt-get install -y ${missing[*]}) and rerun make setup."

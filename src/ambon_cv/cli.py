@@ -144,6 +144,74 @@ def _cmd_frames(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- ambon curate / db / app ---------------------------------------------------------------------
+
+
+def _cmd_curate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ambon_cv.curate.dataset import curate
+    from ambon_cv.curate.db import DatabaseError
+    from ambon_cv.curate.records import CurationInputError
+    from ambon_cv.paths import project_root
+
+    params = _params(args)
+    root = project_root()
+    frames_dir = root / "data" / "frames"
+    if not (frames_dir / "frames.parquet").is_file():
+        print(
+            "ambon curate: data/frames/frames.parquet is missing: run the frames stage first "
+            "(dvc repro frames)",
+            file=sys.stderr,
+        )
+        return 1
+    summary_file = frames_dir / "summary.json"
+    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else None
+    try:
+        report = curate(
+            params.curate,
+            pd.read_parquet(frames_dir / "frames.parquet"),
+            load_cameras(),
+            root,
+            frames_summary=summary,
+        )
+    except (CurationInputError, DatabaseError) as err:
+        print(f"ambon curate: {err}", file=sys.stderr)
+        return 1
+    print(
+        f"curate: {report.samples} samples in dataset '{report.dataset}' "
+        f"(+{report.added} ~{report.updated} -{report.removed}); splits {report.per_split}; "
+        f"near-duplicates {report.near_duplicates}, leaks {report.leaks}; exported "
+        f"{report.exported} to data/curated/yolo; report in reports/curate.md"
+    )
+    return 0
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    from ambon_cv.curate.db import DatabaseError, database, ensure_db, status, stop_db
+    from ambon_cv.paths import project_root
+
+    db = database(project_root())
+    try:
+        if args.action == "up":
+            ensure_db(db)
+        elif args.action == "down":
+            print("stopped" if stop_db(db) else "was not running")
+            return 0
+    except DatabaseError as err:
+        print(f"ambon db: {err}", file=sys.stderr)
+        return 1
+    print(status(db))
+    return 0
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    from ambon_cv.curate.app import launch
+
+    params = _params(args)
+    return launch(params.curate.dataset, args.view, args.port, wait=not args.no_wait)
+
+
 # --- the parser ----------------------------------------------------------------------------------
 
 
@@ -205,6 +273,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_overrides(p)
     p.set_defaults(handler=_cmd_frames)
+
+    p = sub.add_parser(
+        "curate",
+        help="curate stage: the FiftyOne dataset, leakage-free splits, views, YOLO export",
+        description=(
+            "Build or update the FiftyOne dataset from data/frames and the real folders of "
+            "params curate.real; assign leakage-free splits; embed with our own model and run "
+            "FiftyOne Brain; save views; export data/curated/yolo; write reports/curate.md."
+        ),
+    )
+    _add_overrides(p)
+    p.set_defaults(handler=_cmd_curate)
+
+    p = sub.add_parser(
+        "db",
+        help="the project's MongoDB for FiftyOne: up, down, status",
+        description="Start (once, reused by every process), stop or show the project's mongod "
+        "(127.0.0.1, data in data/fiftyone; port from AMBON_DB_PORT, default 27217).",
+    )
+    p.add_argument("action", choices=["up", "down", "status"], nargs="?", default="status")
+    p.set_defaults(handler=_cmd_db)
+
+    p = sub.add_parser(
+        "app",
+        help="open the FiftyOne App on 127.0.0.1 with the dataset and a saved view",
+        description="Serve the FiftyOne App for the curated dataset on 127.0.0.1; open the "
+        "printed address in a browser. Ctrl-C stops it.",
+    )
+    p.add_argument("--view", help="a saved view: fights, garbage, night, unreviewed, val, hard")
+    p.add_argument("--port", type=int, default=5151)
+    p.add_argument("--no-wait", action="store_true", help="start and return (for scripts)")
+    _add_overrides(p)
+    p.set_defaults(handler=_cmd_app)
 
     return parser
 

@@ -25,6 +25,7 @@ from typing import Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ambon_cv.detections import CLASSES
 from ambon_cv.paths import project_root
 
 
@@ -101,11 +102,61 @@ class FramesParams(_Strict):
     dedup: FrameDedup = Field(default_factory=FrameDedup)
 
 
+class RealSet(_Strict):
+    """A folder of real data laid out like one of `../shared/datasets/`."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="tag and camera prefix")
+    kind: Literal["yolo", "clips"]
+    path: str
+    class_map: dict[str, str | None] = Field(
+        default_factory=dict, description="source class -> ours (null drops it); empty: same"
+    )
+    rate_fps: float = Field(2.0, gt=0, description="clips: frames sampled per second")
+    val_fraction: float = Field(0.2, ge=0, le=1, description="clips: recordings held out")
+
+
+class SplitParams(_Strict):
+    """Leakage-free splits of camera footage: by camera and time block, with a buffer."""
+
+    seed: int = 7
+    val_fraction: float = Field(0.2, ge=0, le=1)
+    block_s: float = Field(10.0, gt=0, description="time blocks assigned whole to a split")
+    gap_s: float = Field(3.0, ge=0, description="no val frame within this of a train frame")
+
+
+class EmbeddingParams(_Strict):
+    model: str = Field(
+        "",
+        description="a local detector .pt whose backbone embeds; empty: "
+        "the built-in colour-layout embedder",
+    )
+    near_duplicate_threshold: float = Field(0.02, gt=0, description="cosine distance")
+    leak_threshold: float = Field(0.02, gt=0, description="cosine distance")
+
+
+class CurateParams(_Strict):
+    """`curate` stage: the FiftyOne dataset, its splits, views, report and YOLO export."""
+
+    dataset: str = Field("ambon", pattern=r"^[A-Za-z0-9_-]+$")
+    classes: list[str] = Field(default_factory=lambda: list(CLASSES), min_length=1)
+    real: list[RealSet] = Field(default_factory=list)
+    split: SplitParams = Field(default_factory=SplitParams)
+    embeddings: EmbeddingParams = Field(default_factory=EmbeddingParams)
+
+    @model_validator(mode="after")
+    def _known_classes(self) -> CurateParams:
+        unknown = [c for c in self.classes if c not in CLASSES]
+        if unknown:
+            raise ValueError(f"classes {unknown} unknown; known: {', '.join(CLASSES)}")
+        return self
+
+
 class Params(_Strict):
     """All of `params.yaml`: one section per DVC stage."""
 
     footage: FootageParams = Field(default_factory=FootageParams)
     frames: FramesParams = Field(default_factory=FramesParams)
+    curate: CurateParams = Field(default_factory=CurateParams)
 
 
 # --- the camera registry -------------------------------------------------------------------------

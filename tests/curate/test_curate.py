@@ -1,0 +1,305 @@
+"""The curate stage against a real mongod and FiftyOne: synthetic and real frames in one
+dataset, views, YOLO export round trip, updates that keep human labels, bad inputs, the App
+in a real headless browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from ambon_cv.config import CurateParams, FootageParams, FramesParams, RealSet, SplitParams
+from ambon_cv.curate.records import CurationInputError
+from ambon_cv.footage.pull import pull_footage
+from ambon_cv.frames.build import build_frames
+
+from ..conftest import ROOT, SHARED
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def small_real_sets(root: Path) -> list[RealSet]:
+    """A dozen street-garbage photos and six fight clips from three recordings."""
+    src = SHARED / "street-garbage"
+    yolo = root / "real" / "street-garbage"
+    for split, n in (("train", 8), ("val", 4)):
+        (yolo / "images" / split).mkdir(parents=True)
+        (yolo / "labels" / split).mkdir(parents=True)
+        for image in sorted((src / "images" / split).glob("*.jpg"))[:n]:
+            shutil.copy(image, yolo / "images" / split / image.name)
+            label = src / "labels" / split / f"{image.stem}.txt"
+            if label.is_file():
+                shutil.copy(label, yolo / "labels" / split / label.name)
+    shutil.copy(src / "data.yaml", yolo / "data.yaml")
+    clips = root / "real" / "fights"
+    listing = []
+    for k, (fight, nofight) in enumerate(
+        (("fi001", "nofi001"), ("fi002", "nofi002"), ("fi003", "nofi003"))
+    ):
+        listing.append(f"https://example.invalid/recording-{k}")
+        for label, stem in (("fight", fight), ("noFight", nofight)):
+            (clips / label).mkdir(parents=True, exist_ok=True)
+            shutil.copy(SHARED / "surveillance-fights" / label / f"{stem}.mp4", clips / label)
+            listing.append(f"{stem}: 0.00.00 - 0.02.00")
+    (clips / "videos.txt").write_text("\n".join(listing) + "\n")
+    return [
+        RealSet(name="street-garbage", kind="yolo", path=str(yolo)),
+        RealSet(
+            name="fights",
+            kind="clips",
+            path=str(clips),
+            class_map={"fight": "fight", "noFight": "no_fight"},
+            rate_fps=2,
+            val_fraction=0.34,
+        ),
+    ]
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory, registry, tiny_cfg):
+    """A project folder with the tiny city's footage and frames, real data, and its own
+    mongod on a free port (FiftyOne binds to one database per process)."""
+    from ambon_cv.curate.db import connect, database, stop_db
+
+    root = tmp_path_factory.mktemp("curate-project")
+    pull_footage(
+        FootageParams(synthetic=tiny_cfg), registry, root / "data" / "footage", root, progress=False
+    )
+    manifest = pd.read_parquet(root / "data" / "footage" / "manifest.parquet")
+    build_frames(
+        FramesParams(rate_fps=1.0),
+        manifest,
+        root / "data" / "frames",
+        root,
+        workers=1,
+        progress=False,
+    )
+    port = free_port()
+    os.environ["AMBON_DB_PORT"] = str(port)  # every connect() of this process uses it
+    fo = connect(root)
+    yield root, fo, small_real_sets(root)
+    stop_db(database(root, port))
+    del os.environ["AMBON_DB_PORT"]
+
+
+def params(real, name: str, **kw) -> CurateParams:
+    return CurateParams(dataset=name, real=real, split=SplitParams(block_s=2, gap_s=1), **kw)
+
+
+def frames_table(root: Path) -> pd.DataFrame:
+    return pd.read_parquet(root / "data" / "frames" / "frames.parquet")
+
+
+def run(project, registry, name, frames=None, **kw):
+    from ambon_cv.curate.dataset import curate
+
+    root, fo, real = project
+    table = frames_table(root) if frames is None else frames
+    report = curate(params(real, name, **kw), table, registry, root, progress=False)
+    return report, fo.load_dataset(name)
+
+
+def test_one_dataset_for_synthetic_and_real_frames(project, registry):
+    report, ds = run(project, registry, "t-build")
+    root = project[0]
+    n_frames = len(frames_table(root))
+    assert report.per_source["synthetic-city"] == n_frames
+    assert report.per_source["street-garbage"] == 12
+    assert report.per_source["fights"] > 12
+    assert len(ds) == report.samples == n_frames + 12 + report.per_source["fights"]
+    s = ds.match({"camera": "pemkot-02"}).first()
+    assert s.owner == "Pemkot Ambon" and "Lorong Farmasi" in s.place and s.kecamatan == "Nusaniwe"
+    assert s.time_of_day in {"day", "dusk", "night"} and s.source == "synthetic"
+    assert s.timestamp is not None and s.split in {"train", "val", "buffer"}
+    fight_frames = ds.match_tags("fights")
+    assert set(fight_frames.distinct("clip_label.label")) == {"fight", "no_fight"}
+    # clips of one recording stay on one side
+    for group in fight_frames.distinct("group"):
+        assert len(fight_frames.match({"group": group}).distinct("split")) == 1
+    assert set(ds.list_saved_views()) >= {"fights", "garbage", "night", "unreviewed", "val"}
+    assert len(ds.load_saved_view("fights")) > 0
+    assert len(ds.load_saved_view("unreviewed")) == len(ds)
+    assert "leak" in (root / "reports" / "curate.md").read_text()
+    assert report.closest_val_train_gap_s > 1.0
+    assert len(ds.first().embedding) > 100 and ds.has_sample_field("uniqueness")
+
+
+def test_yolo_export_round_trips_boxes_exactly(project, registry):
+    report, ds = run(project, registry, "t-export")
+    root, fo, _ = project
+    export = root / "data" / "curated" / "yolo"
+    spec = (export / "dataset.yaml").read_text()
+    assert "garbage_bin" in spec and "path:" not in spec
+    for split in ("train", "val"):
+        back = fo.Dataset.from_dir(
+            dataset_dir=str(export),
+            dataset_type=fo.types.YOLOv5Dataset,
+            split=split,
+            label_field="gt",
+        )
+        assert len(back) == report.exported[split]
+        by_name = {Path(s.filepath).name: s for s in back}
+        for sample in ds.match({"split": split}).exists("ground_truth"):
+            name = Path(sample.filepath).name
+            if name not in by_name:
+                continue
+
+            def boxes(dets, w=sample.metadata.width, h=sample.metadata.height):
+                rows = sorted((d.label, *(np.array(d.bounding_box) * [w, h, w, h])) for d in dets)
+                return [r[0] for r in rows], np.array([r[1:] for r in rows]).reshape(-1, 4)
+
+            labels_a, px_a = boxes(sample.ground_truth.detections)
+            labels_b, px_b = boxes(by_name[name].gt.detections if by_name[name].gt else [])
+            assert labels_a == labels_b, name
+            assert np.abs(px_a - px_b).max(initial=0) < 0.01, f"{name}: boxes moved (pixels)"
+        back.delete()
+
+
+def test_rerun_updates_in_place_and_never_overwrites_a_human_label(project, registry):
+    from fiftyone import ViewField as F
+
+    _, ds = run(project, registry, "t-update")
+    first_count = len(ds)
+    sample = ds.match(F("source") == "synthetic").exists("ground_truth").first()
+    human = sample.ground_truth.detections[:1]
+    sample.ground_truth.detections = human
+    sample.tags.append("reviewed")
+    sample.save()
+    report, ds = run(project, registry, "t-update")
+    assert len(ds) == first_count and report.added == 0 and report.updated == first_count
+    again = ds[sample.filepath]
+    assert len(again.ground_truth.detections) == 1, "a reviewed label was overwritten"
+    assert report.kept_reviewed == 1
+
+
+def test_missing_image_is_skipped_and_reported(project, registry, tmp_path):
+    root = project[0]
+    table = frames_table(root)
+    missing = root / table.path.iloc[0]
+    moved = tmp_path / "moved.jpg"
+    shutil.move(missing, moved)
+    try:
+        report, ds = run(project, registry, "t-missing")
+    finally:
+        shutil.move(moved, missing)
+    assert report.missing_files == [str(missing)]
+    assert len(ds.match({"frame_id": table.frame_id.iloc[0]})) == 0
+
+
+def test_label_outside_the_image_is_clipped_and_counted(project, registry):
+    root = project[0]
+    table = frames_table(root).copy()
+    row = table[table.boxes.notna()].index[0]
+    boxes = [list(b) for b in table.at[row, "boxes"]]
+    boxes[0] = [-30.0, -10.0, 40.0, 50.0]
+    table.at[row, "boxes"] = boxes
+    report, ds = run(project, registry, "t-clip", frames=table)
+    assert report.clipped_boxes == 1
+    det = ds.match({"frame_id": table.at[row, "frame_id"]}).first().ground_truth.detections
+    assert min(min(d.bounding_box[:2]) for d in det) >= 0
+
+
+def test_unknown_class_names_file_and_line_and_loses_nothing(project, registry):
+    _, fo, real = project
+    _, ds = run(project, registry, "t-badclass")
+    before = len(ds)
+    label = next((Path(real[0].path) / "labels" / "train").glob("*.txt"))
+    original = label.read_text()
+    label.write_text(original.rstrip("\n") + "\n7 0.5 0.5 0.1 0.1\n")
+    try:
+        with pytest.raises(CurationInputError, match=rf"{label.name}:\d+: class 7 is not in"):
+            run(project, registry, "t-badclass")
+    finally:
+        label.write_text(original)
+    assert len(fo.load_dataset("t-badclass")) == before
+
+
+def test_duplicate_frame_ids_are_refused(project, registry):
+    table = frames_table(project[0])
+    doubled = pd.concat([table, table.iloc[:2]])
+    with pytest.raises(CurationInputError, match="appear more than once"):
+        run(project, registry, "t-dups", frames=doubled)
+
+
+def test_app_renders_the_dataset_in_headless_chromium(project, registry):
+    chromium = shutil.which("chromium")
+    assert chromium, "make setup installs Debian's chromium for this test"
+    root = project[0]
+    run(project, registry, "t-app")
+    port = free_port()
+    code = (
+        "import sys, os; from pathlib import Path; from ambon_cv.curate import app; "
+        "import ambon_cv.paths as p; p.project_root = lambda: Path(sys.argv[1]); "
+        "sys.exit(app.launch('t-app', 'fights', int(sys.argv[2])))"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", code, str(root), str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"the App did not start: {server.stdout.read() if server.poll() else ''}")
+        reports = ROOT / "reports"
+        reports.mkdir(exist_ok=True)
+        shot = reports / "app-fights.png"
+        flags = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1400,900",
+            "--virtual-time-budget=20000",
+        ]
+        url = f"http://127.0.0.1:{port}/datasets/t-app?view=fights"
+        dom = subprocess.run(
+            [chromium, *flags, f"--user-data-dir={root / 'chromium-a'}", "--dump-dom", url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+        subprocess.run(
+            [
+                chromium,
+                *flags,
+                f"--user-data-dir={root / 'chromium-b'}",
+                f"--screenshot={shot}",
+                url,
+            ],
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
+    finally:
+        server.terminate()
+        server.wait(20)
+    assert "t-app" in dom and "ground_truth" in dom and "kecamatan" in dom
+    assert dom.count("<canvas") >= 4, "the sample grid did not render"
+    image = cv2.imread(str(shot))
+    grid = image[150:880, 320:1380]
+    assert grid.std() > 20, "the screenshot's sample grid is blank"
