@@ -212,6 +212,76 @@ def _cmd_app(args: argparse.Namespace) -> int:
     return launch(params.curate.dataset, args.view, args.port, wait=not args.no_wait)
 
 
+# --- ambon labelstudio / label -------------------------------------------------------------------
+
+
+def _cmd_labelstudio(args: argparse.Namespace) -> int:
+    from ambon_cv.curate.labelstudio_server import LabelStudioError, down, server_config, status, up
+    from ambon_cv.paths import project_root
+
+    try:
+        server = server_config(project_root(), args.port)
+        if args.action == "up":
+            import time
+
+            start = time.perf_counter()
+            up(server)
+            print(
+                f"Label Studio up in {time.perf_counter() - start:.1f} s: {server.url} "
+                f"(log in as {server.username})"
+            )
+            return 0
+        if args.action == "down":
+            print("stopped" if down(server) else "was not running")
+            return 0
+    except LabelStudioError as err:
+        print(f"ambon labelstudio: {err}", file=sys.stderr)
+        return 1
+    print(status(server))
+    return 0
+
+
+def _cmd_label(args: argparse.Namespace) -> int:
+    from ambon_cv.curate.db import connect
+    from ambon_cv.curate.labelstudio import pull, push
+    from ambon_cv.curate.labelstudio_server import LabelStudioError, server_config
+    from ambon_cv.paths import project_root
+
+    params = _params(args)
+    root = project_root()
+    try:
+        server = server_config(root)
+        fo = connect(root)
+        name = params.curate.dataset
+        if not fo.dataset_exists(name):
+            print(f"ambon label: no dataset '{name}': run the curate stage first", file=sys.stderr)
+            return 1
+        ds = fo.load_dataset(name)
+        if args.action == "push":
+            if not ds.has_saved_view(args.view):
+                print(
+                    f"ambon label: no saved view '{args.view}'; saved: "
+                    f"{', '.join(ds.list_saved_views())}",
+                    file=sys.stderr,
+                )
+                return 1
+            report = push(
+                ds.load_saved_view(args.view),
+                server,
+                params.label.project,
+                params.curate.classes,
+                args.limit,
+                params.label.predictions_field,
+            )
+        else:
+            report = pull(ds, server, params.label.project, params.curate.classes, root)
+    except LabelStudioError as err:
+        print(f"ambon label: {err}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0
+
+
 # --- the parser ----------------------------------------------------------------------------------
 
 
@@ -306,6 +376,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-wait", action="store_true", help="start and return (for scripts)")
     _add_overrides(p)
     p.set_defaults(handler=_cmd_app)
+
+    p = sub.add_parser(
+        "labelstudio",
+        help="the Label Studio server (own venv, 127.0.0.1): up, down, status",
+        description="Start, stop or show the project's Label Studio server. User, password and "
+        "API token come from the environment or .env (see .env.example); data in "
+        "data/labelstudio.",
+    )
+    p.add_argument("action", choices=["up", "down", "status"], nargs="?", default="status")
+    p.add_argument("--port", type=int, help="default: AMBON_LS_PORT or 8089")
+    p.set_defaults(handler=_cmd_labelstudio)
+
+    p = sub.add_parser(
+        "label",
+        help="annotation round trip: push frames to Label Studio, pull labels back",
+        description="push: send the frames of a saved view (default: unreviewed) to the Label "
+        "Studio project with the model's boxes as predictions, never twice. pull: bring "
+        "completed annotations back into FiftyOne as ground truth, tagged reviewed; the raw "
+        "export is saved to data/labels/labelstudio-export.json (DVC).",
+    )
+    p.add_argument("action", choices=["push", "pull"])
+    p.add_argument("--view", default="unreviewed", help="push: the saved view to send")
+    p.add_argument("--limit", type=int, help="push: at most this many new tasks")
+    _add_overrides(p)
+    p.set_defaults(handler=_cmd_label)
 
     return parser
 

@@ -151,12 +151,20 @@ class CurateParams(_Strict):
         return self
 
 
+class LabelParams(_Strict):
+    """`label`: the Label Studio round trip (`ambon label push|pull`)."""
+
+    project: str = Field("ambon-cv frames", min_length=1, description="Label Studio project")
+    predictions_field: str = Field("predictions", description="the model's boxes in FiftyOne")
+
+
 class Params(_Strict):
     """All of `params.yaml`: one section per DVC stage."""
 
     footage: FootageParams = Field(default_factory=FootageParams)
     frames: FramesParams = Field(default_factory=FramesParams)
     curate: CurateParams = Field(default_factory=CurateParams)
+    label: LabelParams = Field(default_factory=LabelParams)
 
 
 # --- the camera registry -------------------------------------------------------------------------

@@ -1,0 +1,224 @@
+"""The annotation round trip against a real Label Studio server (its own venv, loopback):
+push with model predictions, annotate through the API as an annotator would, pull back."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ambon_cv.curate.labelstudio import connect, find_project, pull, push
+from ambon_cv.curate.labelstudio_server import LabelStudioError, Server, down, up
+
+from .conftest import free_port, run
+
+CLASSES = ["garbage", "garbage_bin", "overflow", "fight", "person"]
+TITLE = "ambon-cv test frames"
+
+
+@pytest.fixture(scope="module")
+def server(project):
+    root = project[0]
+    s = Server(
+        root=root,
+        port=free_port(),
+        username="annotator@ambon-cv.local",
+        password="test-password-1",
+        token="a" * 40,
+    )
+    started = time.perf_counter()
+    up(s)
+    s_started = time.perf_counter() - started
+    print(f"label studio start: {s_started:.1f} s")
+    yield s
+    down(s)
+
+
+@pytest.fixture(scope="module")
+def labelled(project, registry, server):
+    """A curated dataset whose samples carry model predictions (jittered ground truth)."""
+    _, fo, _ = project
+    _, ds = run(project, registry, "t-label")
+    rng = np.random.default_rng(0)
+    for sample in ds.match({"source": "synthetic"}).exists("ground_truth").limit(8):
+        preds = []
+        for d in sample.ground_truth.detections[:4]:
+            x, y, w, h = d.bounding_box
+            preds.append(
+                fo.Detection(
+                    label=d.label,
+                    confidence=float(rng.uniform(0.5, 0.9)),
+                    bounding_box=[x + 0.005, y, w, h],
+                )
+            )
+        sample["predictions"] = fo.Detections(detections=preds)
+        sample.save()
+    ds.info["model_version"] = "yolo11n-test-1"
+    ds.save()
+    return ds
+
+
+def annotate(client, task_id: int, result: list[dict], cancelled: bool = False) -> None:
+    client.annotations.create(task_id, result=result, was_cancelled=cancelled, lead_time=4.2)
+
+
+def test_round_trip(server, labelled, project, registry):
+    root = project[0]
+    view = labelled.exists("predictions")
+    report = push(view, server, TITLE, CLASSES, limit=8)
+    assert report.created == 8 and report.with_predictions == 8
+    again = push(view, server, TITLE, CLASSES, limit=8)
+    assert again.created == 0 and again.already_there == 8, "re-push made duplicate tasks"
+
+    client = connect(server)
+    pid = find_project(client, TITLE).id
+    tasks = sorted(client.tasks.list(project=pid, fields="all"), key=lambda t: t.id)
+    assert len(tasks) == 8
+    preds = {t.id: client.predictions.list(task=t.id)[0].result for t in tasks}
+
+    accept, move, add, delete, cancel = tasks[:5]
+    annotate(client, accept.id, preds[accept.id])
+    moved = json.loads(json.dumps(preds[move.id]))
+    moved[0]["value"]["x"] += 2.5
+    annotate(client, move.id, moved)
+    extra = json.loads(json.dumps(preds[add.id][0]))
+    extra.update(
+        id="new1",
+        value={
+            **extra["value"],
+            "x": 5.0,
+            "y": 5.0,
+            "width": 10.0,
+            "height": 20.0,
+            "rectanglelabels": ["garbage"],
+        },
+    )
+    annotate(client, add.id, [*preds[add.id], extra])
+    annotate(client, delete.id, preds[delete.id][1:])
+    annotate(client, cancel.id, preds[cancel.id][:1], cancelled=True)
+
+    cancelled_frame = cancel.data["frame_id"]
+    before_cancel = labelled.match({"frame_id": cancelled_frame}).first().ground_truth
+    result = pull(labelled, server, TITLE, CLASSES, root)
+    assert (result.reviewed, result.cancelled, result.not_annotated) == (4, 1, 3)
+    reviewed = labelled.match_tags("reviewed")
+    assert len(reviewed) == 4
+
+    def pixels(frame_id: str) -> tuple[list, np.ndarray, object]:
+        s = labelled.match({"frame_id": frame_id}).first()
+        w, h = s.metadata.width, s.metadata.height
+        dets = s.ground_truth.detections
+        return ([d.label for d in dets], np.array([d.bounding_box for d in dets]) * [w, h, w, h], s)
+
+    def pred_pixels(task, result_list):
+        w, h = task.data["width"], task.data["height"]
+        return np.array(
+            [[r["value"][k] / 100 for k in ("x", "y", "width", "height")] for r in result_list]
+        ) * [w, h, w, h]
+
+    labels, px, s = pixels(accept.data["frame_id"])
+    assert np.allclose(px, pred_pixels(accept, preds[accept.id]), atol=1e-6)
+    assert s.annotator == "annotator@ambon-cv.local" and s.lead_time == pytest.approx(4.2)
+    _, px, _ = pixels(move.data["frame_id"])
+    assert np.allclose(px, pred_pixels(move, moved), atol=1e-6)
+    assert abs(px[0, 0] - pred_pixels(move, preds[move.id])[0, 0]) > 1
+    labels, px, _ = pixels(add.data["frame_id"])
+    assert len(labels) == len(preds[add.id]) + 1 and "garbage" in labels
+    labels, _, _ = pixels(delete.data["frame_id"])
+    assert len(labels) == len(preds[delete.id]) - 1
+    after_cancel = labelled.match({"frame_id": cancelled_frame}).first()
+    assert "reviewed" not in after_cancel.tags
+    assert after_cancel.ground_truth == before_cancel, "a cancelled task changed the label"
+
+    export = json.loads((root / "data" / "labels" / "labelstudio-export.json").read_text())
+    assert len(export) == 8
+    # predictions are never ground truth: the untouched tasks kept their original labels
+    untouched = tasks[5].data["frame_id"]
+    s = labelled.match({"frame_id": untouched}).first()
+    assert s.ground_truth != s.predictions
+
+    # a human label survives the next curate run
+    run(project, registry, "t-label")
+    assert np.allclose(pixels(move.data["frame_id"])[1], pred_pixels(move, moved), atol=1e-6)
+
+
+def test_unknown_label_is_named_and_nothing_is_written(server, labelled, project):
+    root, _, _ = project
+    client = connect(server)
+    pid = find_project(client, TITLE).id
+    task = sorted(client.tasks.list(project=pid, fields="all"), key=lambda t: t.id)[6]
+    result = [
+        {
+            "id": "x1",
+            "from_name": "label",
+            "to_name": "image",
+            "type": "rectanglelabels",
+            "original_width": 320,
+            "original_height": 180,
+            "value": {
+                "x": 1,
+                "y": 1,
+                "width": 5,
+                "height": 5,
+                "rotation": 0,
+                "rectanglelabels": ["motorbike"],
+            },
+        }
+    ]
+    annotate(client, task.id, result)
+    before = labelled.count_sample_tags()
+    with pytest.raises(LabelStudioError, match="'motorbike'"):
+        pull(labelled, server, TITLE, CLASSES, root)
+    assert labelled.count_sample_tags() == before
+    client.annotations.delete(client.annotations.list(task.id)[0].id)
+
+
+def test_server_down_wrong_token_and_deleted_project(server, labelled, project):
+    root, _, _ = project
+    dead = Server(root=root, port=free_port(), username="a", password="b", token="c" * 40)
+    with pytest.raises(
+        LabelStudioError,
+        match=r"not running at http://127.0.0.1:\d+: start it with `ambon labelstudio up`",
+    ):
+        push(labelled, dead, TITLE, CLASSES)
+    wrong = Server(
+        root=root,
+        port=server.port,
+        username=server.username,
+        password=server.password,
+        token="f" * 40,
+    )
+    with pytest.raises(LabelStudioError, match="refused the API token"):
+        pull(labelled, wrong, TITLE, CLASSES, root)
+    with pytest.raises(LabelStudioError, match="no Label Studio project 'gone'"):
+        pull(labelled, server, "gone", CLASSES, root)
+    assert len(labelled.match_tags("reviewed")) >= 4  # nothing already pulled is lost
+
+
+def test_busy_port_is_refused(project):
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        s = Server(
+            root=project[0], port=other.getsockname()[1], username="a", password="b", token="d" * 40
+        )
+        with pytest.raises(LabelStudioError, match="in use by another program"):
+            up(s)
+    assert os.environ.get("LABEL_STUDIO_BASE_DATA_DIR") is None
+
+
+def test_frames_whose_files_moved_are_skipped_and_listed(server, labelled, tmp_path):
+    sample = labelled.match({"source": "synthetic"}).skip(20).first()
+    moved = tmp_path / "moved.jpg"
+    Path(sample.filepath).rename(moved)
+    try:
+        report = push(labelled.select(sample.id), server, "ambon-cv moved files", CLASSES)
+    finally:
+        moved.rename(sample.filepath)
+    assert report.created == 0 and report.missing_files == [sample.filepath]
+    assert "file missing" in report.summary()
