@@ -63,7 +63,9 @@ labelstudio_env() {
   [ -x .venv-labelstudio/bin/python ] || "$PYTHON" -m venv .venv-labelstudio
   .venv-labelstudio/bin/python -m pip install -q --upgrade pip
   .venv-labelstudio/bin/pip install -q -r "$LS_LOCK"
-  LABEL_STUDIO_BASE_DATA_DIR=$(mktemp -d) .venv-labelstudio/bin/label-studio version >/dev/null \
+  # offline: without these the version command asks PyPI for the latest release
+  LABEL_STUDIO_LATEST_VERSION_CHECK=false LABEL_STUDIO_COLLECT_ANALYTICS=false SENTRY_DSN= \
+    LABEL_STUDIO_BASE_DATA_DIR=$(mktemp -d) .venv-labelstudio/bin/label-studio version >/dev/null \
     || die "label-studio does not run from .venv-labelstudio"
   echo "$want" > .venv-labelstudio/.ambon-stamp
   log ".venv-labelstudio ready"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from pathlib import Path
 
 import pandas as pd
@@ -14,14 +13,9 @@ import pytest
 from ambon_cv.config import CurateParams, FootageParams, FramesParams, RealSet, SplitParams
 from ambon_cv.footage.pull import pull_footage
 from ambon_cv.frames.build import build_frames
+from ambon_cv.services import free_port
 
 from ..conftest import SHARED
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def small_real_sets(root: Path) -> list[RealSet]:

@@ -4,6 +4,7 @@ in a real headless browser."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -151,12 +152,12 @@ def test_app_renders_the_dataset_in_headless_chromium(project, registry):
     run(project, registry, "t-app")
     port = free_port()
     code = (
-        "import sys, os; from pathlib import Path; from ambon_cv.curate import app; "
-        "import ambon_cv.paths as p; p.project_root = lambda: Path(sys.argv[1]); "
-        "sys.exit(app.launch('t-app', 'fights', int(sys.argv[2])))"
+        "import sys; from ambon_cv.curate import app; "
+        "sys.exit(app.launch('t-app', 'fights', int(sys.argv[1])))"
     )
     server = subprocess.Popen(
-        [sys.executable, "-c", code, str(root), str(port)],
+        [sys.executable, "-c", code, str(port)],
+        env={**os.environ, "AMBON_ROOT": str(root)},  # the test project, its mongod
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -8,12 +8,7 @@ import socket
 import pytest
 
 from ambon_cv.curate.db import Database, DatabaseError, ensure_db, status, stop_db
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ambon_cv.services import free_port
 
 
 def test_start_reuse_stop(tmp_path):

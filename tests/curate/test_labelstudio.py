@@ -14,8 +14,9 @@ import pytest
 
 from ambon_cv.curate.labelstudio import connect, find_project, pull, push
 from ambon_cv.curate.labelstudio_server import LabelStudioError, Server, down, up
+from ambon_cv.services import free_port
 
-from .conftest import free_port, run
+from .conftest import run
 
 CLASSES = ["garbage", "garbage_bin", "overflow", "fight", "person"]
 TITLE = "ambon-cv test frames"

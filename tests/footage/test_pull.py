@@ -18,6 +18,7 @@ import pytest
 from ambon_cv.config import FootageParams
 from ambon_cv.footage.pull import MANIFEST_COLUMNS, FootageError, pull_footage
 from ambon_cv.footage.sources import S3Source, SourceError
+from ambon_cv.services import free_port
 
 from ..conftest import SHARED
 
@@ -143,12 +144,6 @@ def test_real_clips_pull_and_probe(tmp_path, registry):
 
 
 # --- S3 -------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

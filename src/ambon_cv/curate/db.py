@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from ambon_cv.services import port_in_use, read_pid
 
 DEFAULT_PORT = 27217
 
@@ -74,25 +75,7 @@ def mongod_binary() -> Path:
 
 
 def _pid(db: Database) -> int | None:
-    try:
-        pid = int(db.pidfile.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return pid
-
-
-def _answers(port: int, timeout: float = 0.3) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
+    return read_pid(db.pidfile)
 
 
 def _ping(db: Database) -> bool:
@@ -111,7 +94,7 @@ def status(db: Database) -> str:
     pid = _pid(db)
     if pid and _ping(db):
         return f"running (pid {pid}) at {db.uri}, data in {db.dbpath}"
-    if _answers(db.port):
+    if port_in_use(db.port):
         return f"port {db.port} is taken by another program; set AMBON_DB_PORT"
     return "stopped"
 
@@ -125,7 +108,7 @@ def ensure_db(db: Database, timeout: float = 30.0) -> Database:
     """
     if _pid(db) and _ping(db):
         return db
-    if _answers(db.port):
+    if port_in_use(db.port):
         raise DatabaseError(
             f"port {db.port} on 127.0.0.1 is taken by another program; stop it or choose "
             "another port with AMBON_DB_PORT"

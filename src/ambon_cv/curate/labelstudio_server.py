@@ -15,11 +15,12 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from ambon_cv.services import port_in_use, read_pid
 
 DEFAULT_PORT = 8089
 ENV_KEYS = ("AMBON_LS_USERNAME", "AMBON_LS_PASSWORD", "AMBON_LS_TOKEN", "AMBON_LS_PORT")
@@ -119,12 +120,7 @@ def _env(server: Server, data_dir: Path) -> dict[str, str]:
 
 
 def _pid(server: Server) -> int | None:
-    try:
-        pid = int(server.pidfile.read_text().strip())
-        os.kill(pid, 0)
-        return pid
-    except (OSError, ValueError):
-        return None
+    return read_pid(server.pidfile)
 
 
 def _healthy(server: Server, timeout: float = 1.0) -> bool:
@@ -133,14 +129,6 @@ def _healthy(server: Server, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(f"{server.url}/health", timeout=timeout) as response:
             return response.status == 200
-    except OSError:
-        return False
-
-
-def _port_busy(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.3).close()
-        return True
     except OSError:
         return False
 
@@ -178,7 +166,7 @@ def up(server: Server, timeout: float = 180.0) -> Server:
     """Start the server (or find it running) and wait until /health answers."""
     if _pid(server) and _healthy(server):
         return server
-    if _port_busy(server.port):
+    if port_in_use(server.port):
         raise LabelStudioError(
             f"port {server.port} on 127.0.0.1 is in use by another program; stop it or set "
             "AMBON_LS_PORT"
@@ -239,6 +227,6 @@ def status(server: Server) -> str:
     pid = _pid(server)
     if pid and _healthy(server):
         return f"running (pid {pid}) at {server.url}, data in {server.data_dir}"
-    if _port_busy(server.port):
+    if port_in_use(server.port):
         return f"port {server.port} is in use by another program"
     return f"stopped (start it with: ambon labelstudio up; it will listen on {server.url})"
