@@ -10,7 +10,9 @@ train-and-export run tried none.
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -78,17 +80,13 @@ def network_attempts() -> list[str]:
 
 # --- shared fixtures -----------------------------------------------------------------------------
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[1]
 # The real datasets beside the checkout (never copied in); AMBON_SHARED_DATASETS points elsewhere.
-SHARED = __import__("pathlib").Path(
-    __import__("os").environ.get("AMBON_SHARED_DATASETS", ROOT.parent / "shared" / "datasets")
-)
+SHARED = Path(os.environ.get("AMBON_SHARED_DATASETS", ROOT.parent / "shared" / "datasets"))
 
 
 def pytest_collection_modifyitems(config, items):
     """In CI the shared datasets must be there: a test that needs them fails, never skips."""
-    import os
-
     if os.environ.get("CI") == "true" and not SHARED.is_dir():
         raise pytest.UsageError(f"CI: the shared datasets are missing at {SHARED}")
 
@@ -127,3 +125,26 @@ def tiny_city(tmp_path_factory, registry, tiny_cfg):
     out = tmp_path_factory.mktemp("city")
     clips = render_city(registry.select(TINY_CAMERAS), tiny_cfg, out, workers=1, progress=False)
     return out, clips
+
+
+def tiny_yolo_dataset(root: Path, n: int = 8, size: int = 64) -> Path:
+    """A few generated images: a bright square (class 0) on noise, with YOLO labels."""
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        (root / "images" / split).mkdir(parents=True)
+        (root / "labels" / split).mkdir(parents=True)
+        for i in range(n):
+            img = rng.integers(0, 60, (size, size, 3), dtype=np.uint8)
+            w, h = rng.integers(12, 28, 2)
+            x, y = rng.integers(0, size - w), rng.integers(0, size - h)
+            img[y : y + h, x : x + w] = (40, 200, 240)
+            cv2.imwrite(str(root / "images" / split / f"{i}.jpg"), img)
+            cx, cy = (x + w / 2) / size, (y + h / 2) / size
+            label = f"0 {cx} {cy} {w / size} {h / size}\n"
+            (root / "labels" / split / f"{i}.txt").write_text(label)
+    data = root / "data.yaml"
+    data.write_text(f"path: {root}\ntrain: images/train\nval: images/val\nnames:\n  0: garbage\n")
+    return data

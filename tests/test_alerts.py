@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ambon_cv.alerts import AlertEngine, AlertRules, match_alerts
+from ambon_cv.alerts import AlertEngine, match_alerts
+from ambon_cv.config import AlertRules
 from ambon_cv.detections import CLASSES, Detections
 
 FIGHT, GARBAGE, PERSON = (CLASSES.index(c) for c in ("fight", "garbage", "person"))

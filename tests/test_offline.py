@@ -13,6 +13,8 @@ import pytest
 import ambon_cv  # noqa: F401  (applies the offline switches)
 from ambon_cv.offline import OFFLINE_ENV, ULTRALYTICS_SETTINGS, ultralytics_config_dir
 
+from .conftest import tiny_yolo_dataset
+
 
 def test_switches_are_set_on_import():
     for key in OFFLINE_ENV:
@@ -42,33 +44,11 @@ def test_guard_blocks_and_records_outbound(network_attempts):
     assert len(network_attempts) == 2
 
 
-def _tiny_dataset(root: Path, n: int = 8, size: int = 64) -> Path:
-    """A few generated images: a bright square (class 0) on noise, with YOLO labels."""
-    import cv2
-
-    rng = np.random.default_rng(0)
-    for split in ("train", "val"):
-        (root / "images" / split).mkdir(parents=True)
-        (root / "labels" / split).mkdir(parents=True)
-        for i in range(n):
-            img = rng.integers(0, 60, (size, size, 3), dtype=np.uint8)
-            w, h = rng.integers(12, 28, 2)
-            x, y = rng.integers(0, size - w), rng.integers(0, size - h)
-            img[y : y + h, x : x + w] = (40, 200, 240)
-            cv2.imwrite(str(root / "images" / split / f"{i}.jpg"), img)
-            cx, cy = (x + w / 2) / size, (y + h / 2) / size
-            label = f"0 {cx} {cy} {w / size} {h / size}\n"
-            (root / "labels" / split / f"{i}.txt").write_text(label)
-    data = root / "data.yaml"
-    data.write_text(f"path: {root}\ntrain: images/train\nval: images/val\nnames:\n  0: garbage\n")
-    return data
-
-
 @pytest.mark.slow
 def test_train_and_export_onnx_without_any_outbound_connection(tmp_path, network_attempts):
     from ultralytics import YOLO
 
-    data = _tiny_dataset(tmp_path / "ds")
+    data = tiny_yolo_dataset(tmp_path / "ds")
     model = YOLO("yolo11n.yaml")  # from scratch: a model .yaml, no weights download
     model.train(
         data=str(data),

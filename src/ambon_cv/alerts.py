@@ -1,7 +1,7 @@
 """From per-frame detections to alerts an operator sees, and how alerts score against
 incidents. One module, shared by evaluation and the live-load benchmark.
 
-Rules (all in params):
+Rules (`AlertRules`, the `evaluate.alerts` section of params.yaml):
 - fight: raised when a fight box is seen in at least `k` of the last `n` analysed frames of a
   camera;
 - garbage (garbage or overflow boxes): raised when a box stays in the same place (IoU with the
@@ -26,22 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ambon_cv.config import AlertRules
 from ambon_cv.detections import CLASSES, Detections
 
 FIGHT = CLASSES.index("fight")
 GARBAGE = (CLASSES.index("garbage"), CLASSES.index("overflow"))
-
-
-@dataclass(frozen=True)
-class AlertRules:
-    fight_k: int = 3
-    fight_n: int = 5
-    fight_min_confidence: float = 0.25
-    garbage_min_presence_s: float = 10.0
-    garbage_min_confidence: float = 0.25
-    same_place_iou: float = 0.3
-    cooldown_s: float = 60.0
-    merge_s: float = 10.0
 
 
 @dataclass

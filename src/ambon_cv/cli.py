@@ -282,6 +282,48 @@ def _cmd_label(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- ambon train ---------------------------------------------------------------------------------
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from ambon_cv.paths import project_root
+    from ambon_cv.train.trainer import TrainError, train
+
+    params = _params(args)
+    try:
+        result = train(params.train, project_root(), resume=args.resume)
+    except TrainError as err:
+        print(f"ambon train: {err}", file=sys.stderr)
+        return 1
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items() if k.startswith("metrics"))
+    print(f"train: {result.epochs_done} epochs; {shown}; weights in models/best.pt")
+    return 0
+
+
+# --- ambon evaluate ------------------------------------------------------------------------------
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from ambon_cv.evaluate.detector import DetectorError
+    from ambon_cv.evaluate.real import RealDataError
+    from ambon_cv.evaluate.stage import evaluate
+    from ambon_cv.paths import project_root
+
+    params = _params(args)
+    try:
+        m = evaluate(params, load_cameras(), project_root(), args.real_garbage, args.real_fights)
+    except (DetectorError, RealDataError) as err:
+        print(f"ambon evaluate: {err}", file=sys.stderr)
+        return 1
+    ev = m["event"]
+    print(
+        f"evaluate: frame mAP50 {m['frame']['mAP50']:.3f}; fight incident recall "
+        f"{ev['fight']['incident_recall']:.2f}, garbage {ev['garbage']['incident_recall']:.2f}"
+        f"; report in reports/evaluate.md"
+    )
+    return 0
+
+
 # --- the parser ----------------------------------------------------------------------------------
 
 
@@ -401,6 +443,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="push: at most this many new tasks")
     _add_overrides(p)
     p.set_defaults(handler=_cmd_label)
+
+    p = sub.add_parser(
+        "train",
+        help="train stage: the YOLO detector on data/curated/yolo (DVCLive metrics)",
+        description="Train the detector with params train (model .yaml from scratch or a local "
+        ".pt; offline), log epochs with DVCLive in dvclive/train, publish models/ and "
+        "reports/train.json. --resume continues an interrupted run.",
+    )
+    p.add_argument("--resume", action="store_true", help="continue from runs/train/ambon/last.pt")
+    _add_overrides(p)
+    p.set_defaults(handler=_cmd_train)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="evaluate stage: frame, event (alerts) and real-footage metrics of models/best.pt",
+        description="Frame metrics on the val split (stored in FiftyOne as eval), event metrics "
+        "on held-out synthetic clips through the alert logic, and real-footage checks; writes "
+        "reports/evaluate.{json,md} and plots in reports/evaluate/.",
+    )
+    p.add_argument(
+        "--real-garbage",
+        metavar="DIR",
+        help="a YOLO-format folder (default: params evaluate.real_garbage)",
+    )
+    p.add_argument(
+        "--real-fights",
+        metavar="DIR",
+        help="a folder of fight/ and noFight/ clips (default: evaluate.real_fights)",
+    )
+    _add_overrides(p)
+    p.set_defaults(handler=_cmd_evaluate)
 
     return parser
 

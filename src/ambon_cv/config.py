@@ -151,6 +151,75 @@ class CurateParams(_Strict):
         return self
 
 
+class Augment(_Strict):
+    mosaic: float = Field(1.0, ge=0, le=1)
+    close_mosaic: int = Field(0, ge=0, description="last epochs without mosaic")
+    fliplr: float = Field(0.5, ge=0, le=1)
+    scale: float = Field(0.5, ge=0)
+    translate: float = Field(0.1, ge=0, le=1)
+    hsv_h: float = Field(0.015, ge=0, le=1)
+    hsv_s: float = Field(0.7, ge=0, le=1)
+    hsv_v: float = Field(0.4, ge=0, le=1)
+
+
+class TrainParams(_Strict):
+    """`train` stage: the detector (ultralytics YOLO) and how it is trained."""
+
+    model: str = Field("yolo11n.yaml", description="a model .yaml (from scratch) or a local .pt")
+    imgsz: int = Field(256, ge=32)
+    epochs: int = Field(2, ge=1)
+    batch: int = Field(16, ge=1)
+    seed: int = 0
+    workers: int = Field(2, ge=0)
+    device: str = Field("auto", description="auto (a GPU when there is one), cpu, 0, 0,1 ...")
+    patience: int = Field(50, ge=0)
+    fraction: float = Field(1.0, gt=0, le=1, description="share of the train split used")
+    cache: bool = Field(True, description="keep decoded images in RAM between epochs")
+    augment: Augment = Field(default_factory=Augment)
+
+
+class AlertRules(_Strict):
+    """When per-frame detections become an alert (see ambon_cv.alerts)."""
+
+    fight_k: int = Field(3, ge=1, description="fight seen in k ...")
+    fight_n: int = Field(5, ge=1, description="... of the last n analysed frames")
+    fight_min_confidence: float = Field(0.25, ge=0, le=1)
+    garbage_min_presence_s: float = Field(10.0, ge=0, description="a pile stays this long")
+    garbage_min_confidence: float = Field(0.25, ge=0, le=1)
+    same_place_iou: float = Field(0.3, gt=0, le=1, description="IoU that counts as same place")
+    cooldown_s: float = Field(60.0, ge=0, description="no second alert of a kind per camera")
+    merge_s: float = Field(10.0, ge=0, description="evidence this close joins the last alert")
+
+    @model_validator(mode="after")
+    def _k_within_n(self) -> AlertRules:
+        if self.fight_k > self.fight_n:
+            raise ValueError(f"fight_k ({self.fight_k}) cannot exceed fight_n ({self.fight_n})")
+        return self
+
+
+class EventEvaluation(_Strict):
+    """Held-out clips for event-level evaluation (rendered with their own seed)."""
+
+    seed: int = 9001
+    cameras: list[str] = Field(default_factory=list, description="empty: fight hot spots")
+    clips_per_camera: int = Field(1, ge=1)
+    clip_seconds: float = Field(30.0, gt=0)
+    analysis_fps: float = Field(5.0, gt=0)
+
+
+class EvaluateParams(_Strict):
+    """`evaluate` stage: frame, event and real-footage metrics of the trained detector."""
+
+    imgsz: int = Field(256, ge=32)
+    conf: float = Field(0.25, ge=0, le=1)
+    device: str = "auto"
+    alerts: AlertRules = Field(default_factory=AlertRules)
+    events: EventEvaluation = Field(default_factory=EventEvaluation)
+    real_garbage: str = Field("", description="a YOLO-format folder; empty skips")
+    real_fights: str = Field("", description="a folder of fight/ and noFight/ clips; empty skips")
+    real_fights_limit: int = Field(0, ge=0, description="evaluate at most this many clips")
+
+
 class LabelParams(_Strict):
     """`label`: the Label Studio round trip (`ambon label push|pull`)."""
 
@@ -165,6 +234,8 @@ class Params(_Strict):
     frames: FramesParams = Field(default_factory=FramesParams)
     curate: CurateParams = Field(default_factory=CurateParams)
     label: LabelParams = Field(default_factory=LabelParams)
+    train: TrainParams = Field(default_factory=TrainParams)
+    evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
 
 
 # --- the camera registry -------------------------------------------------------------------------

@@ -58,6 +58,26 @@ class Detections:
     def empty(cls) -> Detections:
         return cls(xyxy=np.zeros((0, 4), np.float32), class_id=np.zeros(0, np.int64))
 
+    @classmethod
+    def from_ultralytics(cls, result: Any) -> Detections:
+        """From one ultralytics `Results` (a model's output for one image). The model's class
+        names are mapped to ours by name; classes we do not know are dropped."""
+        boxes = result.boxes
+        names = result.names
+        ours = np.array(
+            [
+                CLASSES.index(names[int(c)]) if names[int(c)] in CLASSES else -1
+                for c in boxes.cls.cpu().numpy()
+            ],
+            np.int64,
+        )
+        keep = ours >= 0
+        return cls(
+            xyxy=boxes.xyxy.cpu().numpy()[keep],
+            class_id=ours[keep],
+            confidence=boxes.conf.cpu().numpy()[keep],
+        )
+
     def filter(self, keep: np.ndarray) -> Detections:
         """The detections where the boolean mask `keep` is true."""
         return Detections(

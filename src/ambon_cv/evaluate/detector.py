@@ -1,0 +1,52 @@
+"""The trained detector as evaluation and alerting see it: images in, `Detections` out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ambon_cv.detections import Detections
+
+
+class DetectorError(RuntimeError):
+    """No usable model; the message says which stage to run."""
+
+
+class Detector:
+    """An ultralytics model (.pt, or an exported format ultralytics loads) on the CPU or GPU."""
+
+    def __init__(
+        self,
+        weights: str | Path,
+        imgsz: int,
+        conf: float = 0.25,
+        device: str = "cpu",
+        batch: int = 16,
+    ) -> None:
+        from ultralytics import YOLO
+
+        path = Path(weights)
+        if not path.exists():
+            raise DetectorError(f"no model at {path}: run the train stage first (dvc repro train)")
+        self.model = YOLO(str(path))
+        self.imgsz, self.conf, self.device, self.batch = imgsz, conf, device, batch
+        self.name = path.name
+
+    def __call__(self, images: Iterable[np.ndarray]) -> Iterator[Detections]:
+        """Detections for each BGR image, in order (batched)."""
+        chunk: list[np.ndarray] = []
+        for image in images:
+            chunk.append(image)
+            if len(chunk) == self.batch:
+                yield from self._run(chunk)
+                chunk = []
+        if chunk:
+            yield from self._run(chunk)
+
+    def _run(self, chunk: list[np.ndarray]) -> list[Detections]:
+        results = self.model.predict(
+            chunk, imgsz=self.imgsz, conf=self.conf, device=self.device, verbose=False
+        )
+        return [Detections.from_ultralytics(r) for r in results]

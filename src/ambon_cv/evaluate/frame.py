@@ -1,0 +1,97 @@
+"""Frame-level evaluation on the val split: the headline numbers with ultralytics' validator
+(mAP50, mAP50-95, precision and recall per class, confusion matrix and PR curves), and the
+breakdown per camera, source and time of day with FiftyOne, whose results stay on the dataset
+(eval key `eval`) so the App can browse false positives and misses."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from ambon_cv.detections import CLASSES
+from ambon_cv.evaluate.detector import Detector
+
+
+def headline(weights: Path, data: Path, imgsz: int, device: str, plots: Path) -> dict:
+    from ultralytics import YOLO
+
+    run = plots.parent / (plots.name + ".run")
+    shutil.rmtree(run, ignore_errors=True)
+    result = YOLO(str(weights)).val(
+        data=str(data),
+        split="val",
+        imgsz=imgsz,
+        device=device,
+        plots=True,
+        verbose=False,
+        project=str(run.parent),
+        name=run.name,
+        exist_ok=True,
+    )
+    box = result.box
+    out = {
+        "mAP50": float(box.map50),
+        "mAP50-95": float(box.map),
+        "images": sum(1 for _ in (data.parent / "images" / "val").iterdir()),
+        "per_class": {},
+    }
+    for k, cls in enumerate(box.ap_class_index):
+        out["per_class"][CLASSES[int(cls)]] = {
+            "precision": float(box.p[k]),
+            "recall": float(box.r[k]),
+            "mAP50": float(box.ap50[k]),
+            "mAP50-95": float(box.ap[k]),
+        }
+    plots.mkdir(parents=True, exist_ok=True)
+    for png in run.glob("*.png"):
+        shutil.copy2(png, plots / png.name)
+    shutil.rmtree(run, ignore_errors=True)
+    return out
+
+
+def breakdown(fo, ds, detector: Detector, model_version: str) -> dict:
+    """Predictions on every val frame (field `predictions`), FiftyOne's evaluation stored as
+    `eval`, mAP50 per camera, source and time of day, and mistakenness (the `hard` view)."""
+    import cv2
+    import fiftyone.brain as fob
+    from fiftyone import ViewField as F
+
+    val = ds.match((F("split") == "val") & F("ground_truth").exists())
+    if not len(val):
+        return {}
+    paths = val.values("filepath")
+    sizes = list(zip(val.values("metadata.width"), val.values("metadata.height"), strict=True))
+    preds = []
+    for (w, h), d in zip(sizes, detector(cv2.imread(p) for p in paths), strict=True):
+        preds.append(
+            fo.Detections(
+                detections=[
+                    fo.Detection(
+                        label=CLASSES[c],
+                        confidence=float(s),
+                        bounding_box=[x1 / w, y1 / h, (x2 - x1) / w, (y2 - y1) / h],
+                    )
+                    for (x1, y1, x2, y2), c, s in zip(
+                        d.xyxy.tolist(), d.class_id, d.confidence, strict=True
+                    )
+                ]
+            )
+        )
+    val.set_values("predictions", preds)
+    ds.info["model_version"] = model_version
+    ds.save()
+    results = val.evaluate_detections(
+        "predictions", gt_field="ground_truth", eval_key="eval", compute_mAP=True, iou_threshs=[0.5]
+    )
+    out: dict = {"mAP50": float(results.mAP()), "by": {}}
+    for field in ("camera", "dataset_tag", "time_of_day"):
+        groups = {}
+        for value in val.distinct(field):
+            sub = val.match(F(field) == value)
+            r = sub.evaluate_detections(
+                "predictions", gt_field="ground_truth", compute_mAP=True, iou_threshs=[0.5]
+            )
+            groups[str(value)] = {"frames": len(sub), "mAP50": float(r.mAP())}
+        out["by"][field] = groups
+    fob.compute_mistakenness(val, "predictions", label_field="ground_truth")
+    return out

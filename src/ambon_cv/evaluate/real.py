@@ -1,0 +1,123 @@
+"""Real-footage checks, on any folder laid out like `../shared/datasets/`:
+
+- garbage: mAP50 per class on a YOLO-format folder (its `data.yaml` names are mapped to ours by
+  name, its val split is used);
+- fights: clip-level accuracy, precision, recall and ROC-AUC on `fight/` and `noFight/` clips,
+  a clip counting as positive when the alert logic fires on it (its score for ROC-AUC: the
+  highest fight confidence seen).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from ambon_cv.alerts import AlertEngine, AlertRules
+from ambon_cv.detections import CLASSES
+from ambon_cv.evaluate.detector import Detector
+from ambon_cv.frames.sample import ClipDecodeError, sample_clip
+
+FIGHT = CLASSES.index("fight")
+
+
+class RealDataError(ValueError):
+    """A real-data folder is not laid out as expected; the message names it."""
+
+
+def garbage_map(weights: Path, folder: Path, imgsz: int, device: str) -> dict[str, float]:
+    """mAP50 (all classes and per class) of `weights` on the val split of a YOLO folder."""
+    from ultralytics import YOLO
+
+    spec = folder / "data.yaml"
+    if not spec.is_file():
+        raise RealDataError(f"{folder}: no data.yaml (expected a YOLO-format folder)")
+    names = yaml.safe_load(spec.read_text()).get("names", {})
+    names = dict(enumerate(names)) if isinstance(names, list) else names
+    unknown = [n for n in names.values() if n not in CLASSES]
+    if unknown:
+        raise RealDataError(f"{spec}: classes {unknown} are not ours ({', '.join(CLASSES)})")
+    if any(CLASSES.index(n) != int(i) for i, n in names.items()):
+        raise RealDataError(f"{spec}: class order differs from ours; relabel it first")
+    split = next((s for s in ("val", "valid", "test") if (folder / "images" / s).is_dir()), None)
+    if split is None:
+        raise RealDataError(f"{folder}: no images/val (or valid/test) split")
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data.yaml"
+        data.write_text(
+            yaml.safe_dump(
+                {
+                    "path": str(folder),
+                    "train": f"images/{split}",
+                    "val": f"images/{split}",
+                    "names": dict(enumerate(CLASSES)),
+                }
+            )
+        )
+        result = YOLO(str(weights)).val(
+            data=str(data),
+            imgsz=imgsz,
+            device=device,
+            plots=False,
+            verbose=False,
+            project=tmp,
+            name="val",
+        )
+    images = sum(1 for _ in (folder / "images" / split).iterdir())
+    out = {"mAP50": float(result.box.map50), "images": images}
+    present = set(names.values())
+    for i, cls_map in zip(result.box.ap_class_index, result.box.ap50, strict=True):
+        if CLASSES[int(i)] in present:
+            out[f"mAP50/{CLASSES[int(i)]}"] = float(cls_map)
+    out["mAP50"] = float(np.mean([v for k, v in out.items() if k.startswith("mAP50/")] or [0]))
+    return out
+
+
+def fight_clips(
+    detector: Detector,
+    folder: Path,
+    rules: AlertRules,
+    analysis_fps: float,
+    limit: int = 0,
+    progress: bool = True,
+) -> dict[str, float]:
+    """Clip-level fight metrics on a folder of `fight/` and `noFight/` clips."""
+    from sklearn.metrics import roc_auc_score
+    from tqdm.auto import tqdm
+
+    labelled = [(p, 1) for p in sorted((folder / "fight").glob("*.mp4"))]
+    labelled += [(p, 0) for p in sorted((folder / "noFight").glob("*.mp4"))]
+    if not labelled:
+        raise RealDataError(f"{folder}: no fight/*.mp4 or noFight/*.mp4 clips")
+    if limit:
+        step = max(1, len(labelled) // limit)
+        labelled = labelled[::step][:limit]
+    truth, fired, scores, broken = [], [], [], []
+    for path, label in tqdm(labelled, desc="real fight clips", unit="clip", disable=not progress):
+        engine = AlertEngine(rules)
+        best = 0.0
+        try:
+            frames = list(sample_clip(path, "fixed_rate", rate_fps=analysis_fps))
+        except ClipDecodeError as err:
+            broken.append(str(err))
+            continue
+        for f, dets in zip(frames, detector(f.image for f in frames), strict=True):
+            engine.update(path.stem, f.time_s, dets)
+            conf = dets.confidence[dets.class_id == FIGHT]
+            best = max(best, float(conf.max()) if len(conf) else 0.0)
+        truth.append(label)
+        fired.append(int(any(a.kind == "fight" for a in engine.alerts)))
+        scores.append(best)
+    t, p = np.array(truth), np.array(fired)
+    tp, fp = int(((p == 1) & (t == 1)).sum()), int(((p == 1) & (t == 0)).sum())
+    fn = int(((p == 0) & (t == 1)).sum())
+    return {
+        "clips": len(t),
+        "accuracy": float((p == t).mean()),
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+        "roc_auc": float(roc_auc_score(t, scores)) if len(set(truth)) == 2 else float("nan"),
+        "unreadable": len(broken),
+    }

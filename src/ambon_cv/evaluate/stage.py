@@ -1,0 +1,225 @@
+"""The `evaluate` stage: one report for the trained detector.
+
+1. frame level on the val split (ultralytics' validator + FiftyOne breakdowns, stored on the
+   dataset as `eval`, with `predictions` and `mistakenness` for the `hard` view);
+2. event level on held-out clips (alerts against incidents);
+3. real footage: street-garbage mAP50, fight clips through the alert logic.
+
+Writes `reports/evaluate.json` (DVC metrics), `reports/evaluate.md` and plots in
+`reports/evaluate/`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+from ambon_cv.config import CameraRegistry, Params
+from ambon_cv.evaluate.detector import Detector, DetectorError
+from ambon_cv.evaluate.events import evaluate_events
+from ambon_cv.evaluate.frame import breakdown, headline
+from ambon_cv.evaluate.real import fight_clips, garbage_map
+
+
+def _device(requested: str) -> str:
+    if requested != "auto":
+        return requested
+    import torch
+
+    return "0" if torch.cuda.is_available() else "cpu"
+
+
+def _folder(path: str, root: Path) -> Path | None:
+    if not path:
+        return None
+    folder = Path(path) if Path(path).is_absolute() else root / path
+    if not folder.is_dir():
+        raise DetectorError(f"evaluate: real-data folder {folder} does not exist")
+    return folder
+
+
+def evaluate(
+    params: Params,
+    registry: CameraRegistry,
+    root: Path,
+    real_garbage: str | None = None,
+    real_fights: str | None = None,
+    progress: bool = True,
+) -> dict:
+    """Run all three evaluations; returns the metrics written to reports/evaluate.json."""
+    p = params.evaluate
+    weights = root / "models" / "best.pt"
+    device = _device(p.device)
+    detector = Detector(weights, p.imgsz, p.conf, device)
+    reports = root / "reports"
+    plots = reports / "evaluate"
+    seconds: dict[str, float] = {}
+    metrics: dict = {"model": str(weights.relative_to(root))}
+
+    t = time.perf_counter()
+    data = root / "data" / "curated" / "yolo" / "dataset.yaml"
+    metrics["frame"] = headline(weights, data, p.imgsz, device, plots)
+    from ambon_cv.curate.db import connect
+
+    fo = connect(root)
+    if fo.dataset_exists(params.curate.dataset):
+        ds = fo.load_dataset(params.curate.dataset)
+        metrics["frame"]["fiftyone"] = breakdown(fo, ds, detector, weights.name)
+        from ambon_cv.curate.dataset import save_views
+
+        save_views(fo, ds)
+    seconds["frame"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    ev = p.events
+    cameras = (
+        registry.select(ev.cameras)
+        if ev.cameras
+        else [c for c in registry.cameras if c.analytic("fight") is not None]
+    )
+    city = params.footage.synthetic.model_copy(
+        update={
+            "seed": ev.seed,
+            "cameras": [c.id for c in cameras],
+            "clips_per_camera": ev.clips_per_camera,
+            "clip_seconds": ev.clip_seconds,
+        }
+    )
+    events, timeline = evaluate_events(detector, cameras, city, p.alerts, ev.analysis_fps, progress)
+    metrics["event"] = {kind: m.as_dict() for kind, m in events.items()}
+    _timeline_plot(timeline, plots / "alert_timeline.png")
+    seconds["event"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    garbage_dir = _folder(p.real_garbage if real_garbage is None else real_garbage, root)
+    fights_dir = _folder(p.real_fights if real_fights is None else real_fights, root)
+    metrics["real"] = {}
+    if garbage_dir:
+        metrics["real"]["garbage"] = garbage_map(weights, garbage_dir, p.imgsz, device)
+    if fights_dir:
+        metrics["real"]["fights"] = fight_clips(
+            detector, fights_dir, p.alerts, p.events.analysis_fps, p.real_fights_limit, progress
+        )
+    seconds["real"] = time.perf_counter() - t
+    metrics["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
+
+    reports.mkdir(exist_ok=True)
+    (reports / "evaluate.json").write_text(json.dumps(metrics, indent=2, default=_nan))
+    (reports / "evaluate.md").write_text(_markdown(metrics))
+    return metrics
+
+
+def _nan(value):
+    return None if isinstance(value, float) and math.isnan(value) else str(value)
+
+
+def _timeline_plot(timeline: list[dict], path: Path) -> None:
+    """Incidents (bars) and alerts (markers) per held-out clip."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    clips = sorted({r["clip"] for r in timeline})
+    if not clips:
+        return
+    fig, ax = plt.subplots(figsize=(10, 0.35 * len(clips) + 1.5))
+    colors = {"fight": "tab:red", "garbage": "tab:olive", "overflow": "tab:purple"}
+    for row in timeline:
+        y = clips.index(row["clip"])
+        kind = row["what"].split(":")[1]
+        if row["what"].startswith("incident"):
+            start = max(row["start_s"], 0)
+            ax.barh(
+                y,
+                row["end_s"] - start,
+                left=start,
+                height=0.5,
+                alpha=0.35,
+                color=colors.get(kind, "grey"),
+            )
+        else:
+            ax.plot(row["start_s"], y, marker="v", color=colors.get(kind, "black"), ms=8)
+    ax.set_yticks(range(len(clips)), [c.split("_")[0] for c in clips], fontsize=7)
+    ax.set_xlabel("seconds into the clip (bars: incidents, markers: alerts)")
+    ax.set_title("Alerts against incidents on held-out clips")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _fmt(v) -> str:
+    return (
+        "n/a"
+        if v is None or (isinstance(v, float) and math.isnan(v))
+        else (f"{v:.3f}" if isinstance(v, float) else str(v))
+    )
+
+
+def _markdown(m: dict) -> str:
+    f = m["frame"]
+    lines = [
+        f"# Evaluation of `{m['model']}`",
+        "",
+        "## Frames (val split)",
+        "",
+        f"mAP50 {_fmt(f['mAP50'])}, mAP50-95 {_fmt(f['mAP50-95'])} on {f['images']} images.",
+        "",
+        "| class | precision | recall | mAP50 | mAP50-95 |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {c} | {_fmt(v['precision'])} | {_fmt(v['recall'])} | {_fmt(v['mAP50'])} | "
+            f"{_fmt(v['mAP50-95'])} |"
+            for c, v in f["per_class"].items()
+        ],
+        "",
+        "Plots: confusion matrix and PR curves in `reports/evaluate/`.",
+    ]
+    by = f.get("fiftyone", {}).get("by", {})
+    for field, groups in by.items():
+        lines += [
+            "",
+            f"mAP50 by {field}: "
+            + ", ".join(
+                f"{k} {_fmt(v['mAP50'])} ({v['frames']})" for k, v in sorted(groups.items())
+            ),
+        ]
+    lines += [
+        "",
+        "## Events (held-out clips)",
+        "",
+        "| kind | incidents | alerts | incident recall | alert precision | "
+        "false alerts / camera-hour | time to alert median / p95 (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for kind, e in m["event"].items():
+        lines.append(
+            f"| {kind} | {e['incidents']} | {e['alerts']} | {_fmt(e['incident_recall'])} | "
+            f"{_fmt(e['alert_precision'])} | {_fmt(e['false_alerts_per_camera_hour'])} | "
+            f"{_fmt(e['time_to_alert_median_s'])} / {_fmt(e['time_to_alert_p95_s'])} |"
+        )
+    lines += ["", "Timeline: `reports/evaluate/alert_timeline.png`.", "", "## Real footage", ""]
+    real = m.get("real", {})
+    if "garbage" in real:
+        g = real["garbage"]
+        lines.append(
+            "- street garbage (val): mAP50 "
+            + _fmt(g["mAP50"])
+            + " ("
+            + ", ".join(
+                f"{k.split('/')[1]} {_fmt(v)}" for k, v in g.items() if k.startswith("mAP50/")
+            )
+            + f") on {g['images']} images"
+        )
+    if "fights" in real:
+        r = real["fights"]
+        lines.append(
+            f"- fight clips: accuracy {_fmt(r['accuracy'])}, precision "
+            f"{_fmt(r['precision'])}, recall {_fmt(r['recall'])}, ROC-AUC "
+            f"{_fmt(r['roc_auc'])} on {r['clips']} clips (alert logic on the detector)"
+        )
+    lines += ["", f"Seconds per part: {m['seconds']}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,180 @@
+"""The `train` stage: an ultralytics YOLO detector trained on the curated YOLO export.
+
+`train(params, root)` starts from a model `.yaml` (from scratch) or a local `.pt`, fully
+offline, logs every epoch's metrics with DVCLive into `dvclive/train/` (so `dvc exp show` and
+`dvc plots diff` compare runs), and publishes `models/` (`best.pt`, `last.pt`, `args.yaml`)
+and `reports/train.json` (the final metrics). `train(params, root, resume=True)` continues an
+interrupted run from its `last.pt`. The run itself lives in `runs/train/` (ultralytics'
+working folder, not versioned).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ambon_cv.config import TrainParams
+
+RUN_NAME = "ambon"
+
+
+class TrainError(RuntimeError):
+    """Training cannot start or continue; the message says what to do."""
+
+
+@dataclass
+class TrainResult:
+    metrics: dict[str, float]
+    best: Path
+    last: Path
+    epochs_done: int
+
+
+def _device(requested: str) -> str:
+    if requested != "auto":
+        return requested
+    import torch
+
+    return "0" if torch.cuda.is_available() else "cpu"
+
+
+def _model_source(params: TrainParams, root: Path) -> str:
+    model = params.model
+    if model.endswith((".yaml", ".yml")):
+        return model  # an architecture: trained from scratch, nothing downloaded
+    path = Path(model) if Path(model).is_absolute() else root / model
+    if not path.is_file():
+        raise TrainError(
+            f"train.model: {path} does not exist. Give a local .pt, or a model .yaml such as "
+            "yolo11n.yaml to train from scratch (weights are never downloaded)"
+        )
+    return str(path)
+
+
+def _dvclive_callbacks(folder: Path, resume: bool):
+    """Per-epoch metrics to DVCLive (metrics.json + plots/metrics/*.tsv); the last step holds
+    the best model's validation."""
+    from dvclive import Live
+
+    live = Live(
+        dir=str(folder),
+        resume=resume,
+        save_dvc_exp=False,
+        dvcyaml=None,
+        report=None,
+        monitor_system=False,
+    )
+
+    def on_fit_epoch_end(trainer) -> None:
+        # one step per epoch; ultralytics' final validation of best.pt comes as step `epochs`
+        live.step = trainer.epoch
+        values = {
+            **trainer.label_loss_items(trainer.tloss, prefix="train"),
+            **trainer.metrics,
+        }
+        for name, value in values.items():
+            live.log_metric(name.replace("(B)", ""), float(value))
+        live.next_step()
+
+    def on_train_end(trainer) -> None:
+        live.end()
+
+    return {"on_fit_epoch_end": on_fit_epoch_end, "on_train_end": on_train_end}
+
+
+def train(
+    params: TrainParams,
+    root: Path,
+    resume: bool = False,
+    callbacks: dict | None = None,
+    data: Path | None = None,
+) -> TrainResult:
+    """Train (or resume) the detector and publish `models/`.
+
+    Args:
+        data: the YOLO dataset.yaml; default `data/curated/yolo/dataset.yaml`.
+        callbacks: extra ultralytics callbacks by event name (tests interrupt a run this way).
+
+    Raises:
+        TrainError: no curated export, a model file that does not exist, nothing to resume.
+    """
+    from ultralytics import YOLO
+
+    data = data or root / "data" / "curated" / "yolo" / "dataset.yaml"
+    if not data.is_file():
+        raise TrainError(f"{data} is missing: run the curate stage first (dvc repro curate)")
+    runs = root / "runs" / "train"
+    last = runs / RUN_NAME / "weights" / "last.pt"
+    if resume:
+        if not last.is_file():
+            raise TrainError(f"nothing to resume: {last} does not exist (start with ambon train)")
+        model = YOLO(str(last))
+    else:
+        shutil.rmtree(runs / RUN_NAME, ignore_errors=True)
+        model = YOLO(_model_source(params, root))
+    live_dir = root / "dvclive" / "train"
+    for extra in (_dvclive_callbacks(live_dir, resume), callbacks or {}):
+        for event, fn in extra.items():
+            model.add_callback(event, fn)  # appended: ours and the caller's both run
+    aug = params.augment
+    args = dict(
+        data=str(data),
+        epochs=params.epochs,
+        imgsz=params.imgsz,
+        batch=params.batch,
+        seed=params.seed,
+        deterministic=True,
+        workers=params.workers,
+        device=_device(params.device),
+        amp=False,  # ultralytics' AMP check downloads a model
+        patience=params.patience,
+        fraction=params.fraction,
+        cache=params.cache,
+        project=str(runs),
+        name=RUN_NAME,
+        exist_ok=True,
+        plots=True,
+        verbose=False,
+        mosaic=aug.mosaic,
+        fliplr=aug.fliplr,
+        scale=aug.scale,
+        translate=aug.translate,
+        hsv_h=aug.hsv_h,
+        hsv_s=aug.hsv_s,
+        hsv_v=aug.hsv_v,
+        close_mosaic=aug.close_mosaic,
+    )
+    trainer_out = model.train(resume=True) if resume else model.train(**args)
+    weights = runs / RUN_NAME / "weights"
+    best = weights / "best.pt" if (weights / "best.pt").is_file() else weights / "last.pt"
+    metrics = {
+        k.replace("(B)", ""): float(v) for k, v in getattr(trainer_out, "results_dict", {}).items()
+    }
+    return _publish(root, runs / RUN_NAME, best, weights / "last.pt", metrics)
+
+
+def _publish(root: Path, run: Path, best: Path, last: Path, metrics: dict) -> TrainResult:
+    """Copy the run's results into models/ (a DVC output), via a temporary folder."""
+    import csv
+
+    out = root / "models"
+    tmp = root / "models.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    shutil.copy2(best, tmp / "best.pt")
+    shutil.copy2(last, tmp / "last.pt")
+    if (run / "args.yaml").is_file():
+        shutil.copy2(run / "args.yaml", tmp / "args.yaml")
+    epochs = 0
+    if (run / "results.csv").is_file():
+        with open(run / "results.csv") as fh:
+            epochs = sum(1 for _ in csv.DictReader(fh))
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(tmp, out)
+    reports = root / "reports"
+    reports.mkdir(exist_ok=True)
+    (reports / "train.json").write_text(json.dumps({**metrics, "epochs": epochs}, indent=2))
+    return TrainResult(metrics, out / "best.pt", out / "last.pt", epochs)

@@ -1,0 +1,94 @@
+"""The evaluate stage end to end on a tiny project: a real (tiny) model, frame metrics stored
+in FiftyOne, events on held-out clips, real garbage photos and real fight clips."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ambon_cv.config import (
+    CurateParams,
+    EvaluateParams,
+    EventEvaluation,
+    Params,
+    SplitParams,
+    TrainParams,
+)
+from ambon_cv.evaluate.detector import DetectorError
+from ambon_cv.evaluate.real import RealDataError
+from ambon_cv.evaluate.stage import evaluate
+
+
+def params_for(project, tiny_cfg) -> Params:
+    real = project[2]
+    base = Params()
+    return base.model_copy(
+        update={
+            "footage": base.footage.model_copy(update={"synthetic": tiny_cfg}),
+            "curate": CurateParams(
+                dataset="t-eval", real=real, split=SplitParams(block_s=2, gap_s=1)
+            ),
+            "evaluate": EvaluateParams(
+                imgsz=64,
+                conf=0.05,
+                device="cpu",
+                events=EventEvaluation(cameras=["pemkot-02"], clip_seconds=6, analysis_fps=5),
+                real_garbage=str(real[0].path),
+                real_fights=str(real[1].path),
+            ),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(project, registry, tiny_cfg):
+    import pandas as pd
+
+    from ambon_cv.curate.dataset import curate
+    from ambon_cv.train.trainer import train
+
+    root = project[0]
+    params = params_for(project, tiny_cfg)
+    frames = pd.read_parquet(root / "data" / "frames" / "frames.parquet")
+    curate(params.curate, frames, registry, root, progress=False)
+    train(TrainParams(epochs=1, imgsz=64, batch=8, workers=0, cache=False, device="cpu"), root)
+    return params
+
+
+@pytest.mark.slow
+def test_evaluate_writes_every_part(project, registry, trained):
+    root, fo, _ = project
+    m = evaluate(trained, registry, root, progress=False)
+    assert 0 <= m["frame"]["mAP50"] <= 1 and m["frame"]["images"] > 0
+    assert set(m["frame"]["fiftyone"]["by"]) == {"camera", "dataset_tag", "time_of_day"}
+    for kind in ("fight", "garbage"):
+        e = m["event"][kind]
+        assert e["incidents"] >= 1 and set(e) >= {
+            "incident_recall",
+            "alert_precision",
+            "false_alerts_per_camera_hour",
+        }
+    g = m["real"]["garbage"]
+    assert 0 <= g["mAP50"] <= 1 and g["images"] == 4
+    f = m["real"]["fights"]
+    assert f["clips"] == 6 and 0 <= f["accuracy"] <= 1
+    saved = json.loads((root / "reports" / "evaluate.json").read_text())
+    assert saved["event"]["fight"]["incidents"] == m["event"]["fight"]["incidents"]
+    assert "## Events" in (root / "reports" / "evaluate.md").read_text()
+    plots = root / "reports" / "evaluate"
+    assert (plots / "alert_timeline.png").is_file() and list(plots.glob("*confusion*.png"))
+    ds = fo.load_dataset("t-eval")
+    assert "eval" in ds.list_evaluations() and ds.has_sample_field("mistakenness")
+    assert ds.has_saved_view("hard") and ds.info["model_version"] == "best.pt"
+
+
+def test_no_model_and_bad_folders_say_what_to_do(project, registry, tiny_cfg, tmp_path):
+    params = params_for(project, tiny_cfg)
+    with pytest.raises(DetectorError, match="run the train stage first"):
+        evaluate(params, registry, tmp_path, progress=False)
+    from ambon_cv.evaluate.real import garbage_map
+
+    (tmp_path / "photos").mkdir()
+    with pytest.raises(RealDataError, match=r"no data\.yaml"):
+        garbage_map(tmp_path / "x.pt", tmp_path / "photos", 64, "cpu")
