@@ -125,7 +125,7 @@ def _timeline_plot(timeline: list[dict], path: Path) -> None:
     clips = sorted({r["clip"] for r in timeline})
     if not clips:
         return
-    fig, ax = plt.subplots(figsize=(10, 0.35 * len(clips) + 1.5))
+    fig, ax = plt.subplots(figsize=(10, 0.35 * len(clips) + 2.0))
     colors = {"fight": "tab:red", "garbage": "tab:olive", "overflow": "tab:purple"}
     for row in timeline:
         y = clips.index(row["clip"])
@@ -143,6 +143,22 @@ def _timeline_plot(timeline: list[dict], path: Path) -> None:
         else:
             ax.plot(row["start_s"], y, marker="v", color=colors.get(kind, "black"), ms=8)
     ax.set_yticks(range(len(clips)), [c.split("_")[0] for c in clips], fontsize=7)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=c, alpha=0.35, label=f"{k} incident") for k, c in colors.items()]
+    handles += [
+        Line2D([], [], marker="v", ls="", color=colors[k], label=f"{k} alert")
+        for k in ("fight", "garbage")
+    ]
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        ncol=5,
+        fontsize=8,
+        frameon=False,
+    )
     ax.set_xlabel("seconds into the clip (bars: incidents, markers: alerts)")
     ax.set_title("Alerts against incidents on held-out clips")
     fig.tight_layout()
