@@ -4,6 +4,7 @@ in FiftyOne, events on held-out clips, real garbage photos and real fight clips.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -58,8 +59,15 @@ def trained(project, registry, tiny_cfg):
 
 @pytest.mark.slow
 def test_evaluate_writes_every_part(project, registry, trained):
-    root, fo, _ = project
+    root, fo, real = project
+
+    def state(folder):
+        return {p: p.stat().st_mtime_ns for p in folder.rglob("*")}
+
+    before = [state(Path(r.path)) for r in real]
     m = evaluate(trained, registry, root, progress=False)
+    after = [state(Path(r.path)) for r in real]
+    assert before == after, "evaluation wrote into a real-data folder"
     assert 0 <= m["frame"]["mAP50"] <= 1 and m["frame"]["images"] > 0
     assert set(m["frame"]["fiftyone"]["by"]) == {"camera", "dataset_tag", "time_of_day"}
     for kind in ("fight", "garbage"):

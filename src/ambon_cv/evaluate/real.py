@@ -45,11 +45,12 @@ def garbage_map(weights: Path, folder: Path, imgsz: int, device: str) -> dict[st
     if split is None:
         raise RealDataError(f"{folder}: no images/val (or valid/test) split")
     with tempfile.TemporaryDirectory() as tmp:
+        mirror = _mirror(folder, split, Path(tmp) / "mirror")
         data = Path(tmp) / "data.yaml"
         data.write_text(
             yaml.safe_dump(
                 {
-                    "path": str(folder),
+                    "path": str(mirror),
                     "train": f"images/{split}",
                     "val": f"images/{split}",
                     "names": dict(enumerate(CLASSES)),
@@ -72,6 +73,20 @@ def garbage_map(weights: Path, folder: Path, imgsz: int, device: str) -> dict[st
         if CLASSES[int(i)] in present:
             out[f"mAP50/{CLASSES[int(i)]}"] = float(cls_map)
     out["mAP50"] = float(np.mean([v for k, v in out.items() if k.startswith("mAP50/")] or [0]))
+    return out
+
+
+def _mirror(folder: Path, split: str, out: Path) -> Path:
+    """File-by-file symlinks of one split: ultralytics writes its label cache beside the labels
+    it reads, and a real-data folder must never be written to."""
+    for kind in ("images", "labels"):
+        target = out / kind / split
+        target.mkdir(parents=True)
+        source = folder / kind / split
+        if source.is_dir():
+            for f in source.iterdir():
+                if f.suffix != ".cache":
+                    (target / f.name).symlink_to(f.resolve())
     return out
 
 
