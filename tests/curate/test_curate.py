@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 from ambon_cv.curate.records import CurationInputError
+from ambon_cv.services import free_port
 
-from ..conftest import ROOT
-from .conftest import frames_table, free_port, run
+from ..conftest import ROOT, frames_table, run
 
 
 def test_one_dataset_for_synthetic_and_real_frames(project, registry):

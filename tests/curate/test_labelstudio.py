@@ -16,7 +16,7 @@ from ambon_cv.curate.labelstudio import connect, find_project, pull, push
 from ambon_cv.curate.labelstudio_server import LabelStudioError, Server, down, up
 from ambon_cv.services import free_port
 
-from .conftest import run
+from ..conftest import run
 
 CLASSES = ["garbage", "garbage_bin", "overflow", "fight", "person"]
 TITLE = "ambon-cv test frames"

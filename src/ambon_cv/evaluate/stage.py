@@ -21,14 +21,7 @@ from ambon_cv.evaluate.detector import Detector, DetectorError
 from ambon_cv.evaluate.events import evaluate_events
 from ambon_cv.evaluate.frame import breakdown, headline
 from ambon_cv.evaluate.real import fight_clips, garbage_map
-
-
-def _device(requested: str) -> str:
-    if requested != "auto":
-        return requested
-    import torch
-
-    return "0" if torch.cuda.is_available() else "cpu"
+from ambon_cv.train.trainer import torch_device
 
 
 def _folder(path: str, root: Path) -> Path | None:
@@ -51,7 +44,7 @@ def evaluate(
     """Run all three evaluations; returns the metrics written to reports/evaluate.json."""
     p = params.evaluate
     weights = root / "models" / "best.pt"
-    device = _device(p.device)
+    device = torch_device(p.device)
     detector = Detector(weights, p.imgsz, p.conf, device)
     reports = root / "reports"
     plots = reports / "evaluate"

@@ -33,7 +33,8 @@ class TrainResult:
     epochs_done: int
 
 
-def _device(requested: str) -> str:
+def torch_device(requested: str) -> str:
+    """`auto` -> the first GPU when there is one, else the CPU; anything else as given."""
     if requested != "auto":
         return requested
     import torch
@@ -128,7 +129,7 @@ def train(
         seed=params.seed,
         deterministic=True,
         workers=params.workers,
-        device=_device(params.device),
+        device=torch_device(params.device),
         amp=False,  # ultralytics' AMP check downloads a model
         patience=params.patience,
         fraction=params.fraction,
