@@ -22,9 +22,10 @@ def test_each_stage_reads_only_its_own_section_and_declares_outs():
         assert stage["cmd"].split()[:2] == ["ambon", name] and name in commands
         assert stage["outs"], f"stage {name} declares no outs"
         for dep in stage["deps"]:
-            produced = any(
-                dep == next(iter(o)) if isinstance(o, dict) else dep == o
+            outs = [
+                next(iter(o)) if isinstance(o, dict) else o
                 for s in stages.values()
                 for o in s["outs"]
-            )
+            ]
+            produced = any(dep == o or dep.startswith(o + "/") for o in outs)
             assert produced or (ROOT / dep).exists(), f"stage {name}: dep {dep} missing"
