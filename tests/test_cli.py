@@ -65,3 +65,12 @@ def test_console_script_is_installed():
     assert exe.exists(), "make setup installs the project in editable mode with its `ambon` script"
     out = subprocess.run([str(exe), "cameras", "--check"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_a_stage_error_is_one_actionable_line_and_exit_1(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    out = ambon("train", cwd=tmp_path)
+    assert out.returncode == 1
+    assert "run the curate stage first" in out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1

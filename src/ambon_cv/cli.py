@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ambon_cv.config import ConfigError, load_cameras, load_params, parse_overrides
+from ambon_cv.errors import AmbonError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -93,8 +94,7 @@ def _cmd_params(args: argparse.Namespace) -> int:
 
 
 def _cmd_footage(args: argparse.Namespace) -> int:
-    from ambon_cv.footage.pull import FootageError, pull_footage
-    from ambon_cv.footage.sources import SourceError
+    from ambon_cv.footage.pull import pull_footage
     from ambon_cv.paths import project_root
 
     params = _params(args)
@@ -109,11 +109,7 @@ def _cmd_footage(args: argparse.Namespace) -> int:
         frames = sum(c.frames for c in clips)
         print(f"rendered {len(clips)} clips ({frames} frames) into {out}")
         return 0
-    try:
-        report = pull_footage(params.footage, registry, root / "data" / "footage", root)
-    except (SourceError, FootageError) as err:
-        print(f"ambon footage: {err}", file=sys.stderr)
-        return 1
+    report = pull_footage(params.footage, registry, root / "data" / "footage", root)
     print(report.summary())
     return 0
 
@@ -131,12 +127,10 @@ def _cmd_frames(args: argparse.Namespace) -> int:
     root = project_root()
     manifest_path = root / "data" / "footage" / "manifest.parquet"
     if not manifest_path.is_file():
-        print(
-            f"ambon frames: {manifest_path} is missing: run the footage stage first "
-            "(ambon footage, or dvc repro footage)",
-            file=sys.stderr,
+        raise AmbonError(
+            f"{manifest_path} is missing: run the footage stage first "
+            "(ambon footage, or dvc repro footage)"
         )
-        return 1
     out = root / "data" / "frames"
     out.mkdir(parents=True, exist_ok=True)
     report = build_frames(params.frames, pd.read_parquet(manifest_path), out, root)
@@ -151,33 +145,24 @@ def _cmd_curate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ambon_cv.curate.dataset import curate
-    from ambon_cv.curate.db import DatabaseError
-    from ambon_cv.curate.records import CurationInputError
     from ambon_cv.paths import project_root
 
     params = _params(args)
     root = project_root()
     frames_dir = root / "data" / "frames"
     if not (frames_dir / "frames.parquet").is_file():
-        print(
-            "ambon curate: data/frames/frames.parquet is missing: run the frames stage first "
-            "(dvc repro frames)",
-            file=sys.stderr,
+        raise AmbonError(
+            "data/frames/frames.parquet is missing: run the frames stage first (dvc repro frames)"
         )
-        return 1
     summary_file = frames_dir / "summary.json"
     summary = json.loads(summary_file.read_text()) if summary_file.is_file() else None
-    try:
-        report = curate(
-            params.curate,
-            pd.read_parquet(frames_dir / "frames.parquet"),
-            load_cameras(),
-            root,
-            frames_summary=summary,
-        )
-    except (CurationInputError, DatabaseError) as err:
-        print(f"ambon curate: {err}", file=sys.stderr)
-        return 1
+    report = curate(
+        params.curate,
+        pd.read_parquet(frames_dir / "frames.parquet"),
+        load_cameras(),
+        root,
+        frames_summary=summary,
+    )
     print(
         f"curate: {report.samples} samples in dataset '{report.dataset}' "
         f"(+{report.added} ~{report.updated} -{report.removed}); splits {report.per_split}; "
@@ -188,19 +173,15 @@ def _cmd_curate(args: argparse.Namespace) -> int:
 
 
 def _cmd_db(args: argparse.Namespace) -> int:
-    from ambon_cv.curate.db import DatabaseError, database, ensure_db, status, stop_db
+    from ambon_cv.curate.db import database, ensure_db, status, stop_db
     from ambon_cv.paths import project_root
 
     db = database(project_root())
-    try:
-        if args.action == "up":
-            ensure_db(db)
-        elif args.action == "down":
-            print("stopped" if stop_db(db) else "was not running")
-            return 0
-    except DatabaseError as err:
-        print(f"ambon db: {err}", file=sys.stderr)
-        return 1
+    if args.action == "up":
+        ensure_db(db)
+    elif args.action == "down":
+        print("stopped" if stop_db(db) else "was not running")
+        return 0
     print(status(db))
     return 0
 
@@ -216,27 +197,23 @@ def _cmd_app(args: argparse.Namespace) -> int:
 
 
 def _cmd_labelstudio(args: argparse.Namespace) -> int:
-    from ambon_cv.curate.labelstudio_server import LabelStudioError, down, server_config, status, up
+    from ambon_cv.curate.labelstudio_server import down, server_config, status, up
     from ambon_cv.paths import project_root
 
-    try:
-        server = server_config(project_root(), args.port)
-        if args.action == "up":
-            import time
+    server = server_config(project_root(), args.port)
+    if args.action == "up":
+        import time
 
-            start = time.perf_counter()
-            up(server)
-            print(
-                f"Label Studio up in {time.perf_counter() - start:.1f} s: {server.url} "
-                f"(log in as {server.username})"
-            )
-            return 0
-        if args.action == "down":
-            print("stopped" if down(server) else "was not running")
-            return 0
-    except LabelStudioError as err:
-        print(f"ambon labelstudio: {err}", file=sys.stderr)
-        return 1
+        start = time.perf_counter()
+        up(server)
+        print(
+            f"Label Studio up in {time.perf_counter() - start:.1f} s: {server.url} "
+            f"(log in as {server.username})"
+        )
+        return 0
+    if args.action == "down":
+        print("stopped" if down(server) else "was not running")
+        return 0
     print(status(server))
     return 0
 
@@ -244,40 +221,32 @@ def _cmd_labelstudio(args: argparse.Namespace) -> int:
 def _cmd_label(args: argparse.Namespace) -> int:
     from ambon_cv.curate.db import connect
     from ambon_cv.curate.labelstudio import pull, push
-    from ambon_cv.curate.labelstudio_server import LabelStudioError, server_config
+    from ambon_cv.curate.labelstudio_server import server_config
     from ambon_cv.paths import project_root
 
     params = _params(args)
     root = project_root()
-    try:
-        server = server_config(root)
-        fo = connect(root)
-        name = params.curate.dataset
-        if not fo.dataset_exists(name):
-            print(f"ambon label: no dataset '{name}': run the curate stage first", file=sys.stderr)
-            return 1
-        ds = fo.load_dataset(name)
-        if args.action == "push":
-            if not ds.has_saved_view(args.view):
-                print(
-                    f"ambon label: no saved view '{args.view}'; saved: "
-                    f"{', '.join(ds.list_saved_views())}",
-                    file=sys.stderr,
-                )
-                return 1
-            report = push(
-                ds.load_saved_view(args.view),
-                server,
-                params.label.project,
-                params.curate.classes,
-                args.limit,
-                params.label.predictions_field,
+    server = server_config(root)
+    fo = connect(root)
+    name = params.curate.dataset
+    if not fo.dataset_exists(name):
+        raise AmbonError(f"no dataset '{name}': run the curate stage first")
+    ds = fo.load_dataset(name)
+    if args.action == "push":
+        if not ds.has_saved_view(args.view):
+            raise AmbonError(
+                f"no saved view '{args.view}'; saved: {', '.join(ds.list_saved_views())}"
             )
-        else:
-            report = pull(ds, server, params.label.project, params.curate.classes, root)
-    except LabelStudioError as err:
-        print(f"ambon label: {err}", file=sys.stderr)
-        return 1
+        report = push(
+            ds.load_saved_view(args.view),
+            server,
+            params.label.project,
+            params.curate.classes,
+            args.limit,
+            params.label.predictions_field,
+        )
+    else:
+        report = pull(ds, server, params.label.project, params.curate.classes, root)
     print(report.summary())
     return 0
 
@@ -287,14 +256,10 @@ def _cmd_label(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from ambon_cv.paths import project_root
-    from ambon_cv.train.trainer import TrainError, train
+    from ambon_cv.train.trainer import train
 
     params = _params(args)
-    try:
-        result = train(params.train, project_root(), resume=args.resume)
-    except TrainError as err:
-        print(f"ambon train: {err}", file=sys.stderr)
-        return 1
+    result = train(params.train, project_root(), resume=args.resume)
     shown = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items() if k.startswith("metrics"))
     print(f"train: {result.epochs_done} epochs; {shown}; weights in models/best.pt")
     return 0
@@ -304,17 +269,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from ambon_cv.evaluate.detector import DetectorError
-    from ambon_cv.evaluate.real import RealDataError
     from ambon_cv.evaluate.stage import evaluate
     from ambon_cv.paths import project_root
 
     params = _params(args)
-    try:
-        m = evaluate(params, load_cameras(), project_root(), args.real_garbage, args.real_fights)
-    except (DetectorError, RealDataError) as err:
-        print(f"ambon evaluate: {err}", file=sys.stderr)
-        return 1
+    m = evaluate(params, load_cameras(), project_root(), args.real_garbage, args.real_fights)
     ev = m["event"]
     print(
         f"evaluate: frame mAP50 {m['frame']['mAP50']:.3f}; fight incident recall "
@@ -487,6 +446,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"ambon {args.command}: configuration error: {err}", file=sys.stderr)
         return 2
+    except AmbonError as err:  # every stage's actionable errors: one line, no traceback
+        print(f"ambon {args.command}: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"ambon {args.command}: interrupted", file=sys.stderr)
         return 130

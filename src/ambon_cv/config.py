@@ -26,10 +26,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ambon_cv.detections import CLASSES
+from ambon_cv.errors import AmbonError
 from ambon_cv.paths import project_root
 
 
-class ConfigError(ValueError):
+class ConfigError(AmbonError, ValueError):
     """A configuration file is wrong; the message says where and how to fix it."""
 
 

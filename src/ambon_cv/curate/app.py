@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import sys
-
 from ambon_cv.curate.db import connect
+from ambon_cv.errors import AmbonError
 from ambon_cv.paths import project_root
 
 
 def launch(dataset: str, view: str | None = None, port: int = 5151, wait: bool = True) -> int:
     fo = connect(project_root())
     if not fo.dataset_exists(dataset):
-        print(
-            f"ambon app: no dataset '{dataset}' yet: run the curate stage first (dvc repro curate)",
-            file=sys.stderr,
+        raise AmbonError(
+            f"no dataset '{dataset}' yet: run the curate stage first (dvc repro curate)"
         )
-        return 1
     ds = fo.load_dataset(dataset)
     shown = ds
     if view:
         if not ds.has_saved_view(view):
-            print(
-                f"ambon app: no saved view '{view}'; saved views: "
-                f"{', '.join(ds.list_saved_views())}",
-                file=sys.stderr,
+            raise AmbonError(
+                f"no saved view '{view}'; saved views: {', '.join(ds.list_saved_views())}"
             )
-            return 1
         shown = ds.load_saved_view(view)
     session = fo.launch_app(shown, address="127.0.0.1", port=port, auto=False)
     print(

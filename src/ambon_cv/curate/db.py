@@ -17,12 +17,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ambon_cv.errors import AmbonError
 from ambon_cv.services import port_in_use, read_pid
 
 DEFAULT_PORT = 27217
 
 
-class DatabaseError(RuntimeError):
+class DatabaseError(AmbonError, RuntimeError):
     """The FiftyOne database cannot be started or reached; the message says what to do."""
 
 

@@ -66,7 +66,9 @@ def embedder_for(model: str, root: Path):
     if model:
         path = Path(model) if Path(model).is_absolute() else root / model
         if not path.is_file():
-            raise FileNotFoundError(
+            from ambon_cv.curate.records import CurationInputError
+
+            raise CurationInputError(
                 f"curate.embeddings.model: {path} does not exist (train a detector first, or "
                 "leave it empty for the built-in embedder)"
             )

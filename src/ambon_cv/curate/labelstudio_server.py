@@ -20,13 +20,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ambon_cv.errors import AmbonError
 from ambon_cv.services import port_in_use, read_pid
 
 DEFAULT_PORT = 8089
 ENV_KEYS = ("AMBON_LS_USERNAME", "AMBON_LS_PASSWORD", "AMBON_LS_TOKEN", "AMBON_LS_PORT")
 
 
-class LabelStudioError(RuntimeError):
+class LabelStudioError(AmbonError, RuntimeError):
     """The Label Studio server cannot be started or reached; the message says what to do."""
 
 

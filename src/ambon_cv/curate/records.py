@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from ambon_cv.detections import CLASSES, Detections
+from ambon_cv.errors import AmbonError
 
 
-class CurationInputError(ValueError):
+class CurationInputError(AmbonError, ValueError):
     """Input that curation refuses; the message names the file (and line) to fix."""
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from ambon_cv.detections import Detections
+from ambon_cv.errors import AmbonError
 
 
-class DetectorError(RuntimeError):
+class DetectorError(AmbonError, RuntimeError):
     """No usable model; the message says which stage to run."""
 
 

@@ -17,13 +17,14 @@ import yaml
 
 from ambon_cv.alerts import AlertEngine, AlertRules
 from ambon_cv.detections import CLASSES
+from ambon_cv.errors import AmbonError
 from ambon_cv.evaluate.detector import Detector
 from ambon_cv.frames.sample import ClipDecodeError, sample_clip
 
 FIGHT = CLASSES.index("fight")
 
 
-class RealDataError(ValueError):
+class RealDataError(AmbonError, ValueError):
     """A real-data folder is not laid out as expected; the message names it."""
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from ambon_cv.config import CameraRegistry, FootageParams
+from ambon_cv.errors import AmbonError
 from ambon_cv.footage.probe import UnreadableClip, probe_clip, sha256_of
 from ambon_cv.footage.sources import (
     DirSource,
@@ -59,7 +60,7 @@ MANIFEST_COLUMNS = {
 _STAMP = re.compile(r"(\d{8})[T_-]?(\d{6})")
 
 
-class FootageError(RuntimeError):
+class FootageError(AmbonError, RuntimeError):
     """The stage cannot deliver usable footage; the manifest says which clips and why."""
 
 

@@ -14,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ambon_cv.errors import AmbonError
 from ambon_cv.footage.probe import VIDEO_EXTS
 
 CHUNK = 1 << 20
 OnChunk = Callable[[int], None]
 
 
-class SourceError(RuntimeError):
+class SourceError(AmbonError, RuntimeError):
     """The footage source cannot be read; the message says which and how to fix it."""
 
 

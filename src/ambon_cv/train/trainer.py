@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ambon_cv.config import TrainParams
+from ambon_cv.errors import AmbonError
 
 RUN_NAME = "ambon"
 
 
-class TrainError(RuntimeError):
+class TrainError(AmbonError, RuntimeError):
     """Training cannot start or continue; the message says what to do."""
 
 
