@@ -32,3 +32,10 @@ def project_root() -> Path:
 def cache_dir() -> Path:
     """Project-local cache for tool settings (ultralytics config, fonts, matplotlib)."""
     return project_root() / ".cache"
+
+
+def under_root(path: str | Path, root: Path) -> Path:
+    """A path from params.yaml: absolute as given, else relative to the project root (so
+    `../shared/datasets/...` means the same from the CLI, DVC and the notebooks)."""
+    path = Path(path)
+    return path if path.is_absolute() else root / path

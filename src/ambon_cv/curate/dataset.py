@@ -33,6 +33,7 @@ from ambon_cv.curate.records import (
     load_yolo_folder,
 )
 from ambon_cv.curate.splits import assign_splits, closest_cross_split_gap
+from ambon_cv.paths import under_root
 
 REVIEWED = "reviewed"
 VIEWS = ("fights", "garbage", "night", "unreviewed", "val", "hard")
@@ -164,7 +165,7 @@ def load_records(
     """Every record to curate, validated, with its split (nothing is written to FiftyOne)."""
     records = list(from_frames_table(frames, root, stats))
     for real in params.real:
-        folder = Path(real.path) if Path(real.path).is_absolute() else root / real.path
+        folder = under_root(real.path, root)
         if not folder.is_dir():
             raise CurationInputError(
                 f"curate.real '{real.name}': folder {folder} not found (mount it, or remove the "

@@ -15,6 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ambon_cv.paths import under_root
+
 
 class ColorLayoutEmbedder:
     name = "color-layout-v1"
@@ -64,7 +66,7 @@ class DetectorEmbedder:
 def embedder_for(model: str, root: Path):
     """The detector's backbone when `model` names an existing local .pt, else colour layout."""
     if model:
-        path = Path(model) if Path(model).is_absolute() else root / model
+        path = under_root(model, root)
         if not path.is_file():
             from ambon_cv.curate.records import CurationInputError
 

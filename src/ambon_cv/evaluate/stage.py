@@ -21,13 +21,14 @@ from ambon_cv.evaluate.detector import Detector, DetectorError
 from ambon_cv.evaluate.events import evaluate_events
 from ambon_cv.evaluate.frame import breakdown, headline
 from ambon_cv.evaluate.real import fight_clips, garbage_map
+from ambon_cv.paths import under_root
 from ambon_cv.train.trainer import torch_device
 
 
 def _folder(path: str, root: Path) -> Path | None:
     if not path:
         return None
-    folder = Path(path) if Path(path).is_absolute() else root / path
+    folder = under_root(path, root)
     if not folder.is_dir():
         raise DetectorError(f"evaluate: real-data folder {folder} does not exist")
     return folder

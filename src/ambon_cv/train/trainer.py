@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ambon_cv.config import TrainParams
 from ambon_cv.errors import AmbonError
+from ambon_cv.paths import under_root
 
 RUN_NAME = "ambon"
 
@@ -47,7 +48,7 @@ def _model_source(params: TrainParams, root: Path) -> str:
     model = params.model
     if model.endswith((".yaml", ".yml")):
         return model  # an architecture: trained from scratch, nothing downloaded
-    path = Path(model) if Path(model).is_absolute() else root / model
+    path = under_root(model, root)
     if not path.is_file():
         raise TrainError(
             f"train.model: {path} does not exist. Give a local .pt, or a model .yaml such as "
