@@ -58,6 +58,7 @@ class CurationReport:
     closest_val_train_gap_s: float
     missing_files: list[str]
     clipped_boxes: int
+    dropped_labels: int
     exported: dict[str, int]
     views: list[str]
     embedder: str
@@ -106,6 +107,7 @@ class CurationReport:
             "## Input problems",
             "",
             f"- boxes clipped to their image: {self.clipped_boxes}",
+            f"- labels dropped by a class_map entry set to null: {self.dropped_labels}",
             f"- missing or unreadable files (skipped): {len(self.missing_files)}",
             *[f"  - {m}" for m in self.missing_files[:20]],
             "",
@@ -391,6 +393,7 @@ def curate(
         closest_val_train_gap_s=closest_cross_split_gap(records),
         missing_files=stats.missing_files,
         clipped_boxes=stats.clipped_boxes,
+        dropped_labels=stats.dropped_labels,
         exported=exported,
         views=views,
         embedder=embedder.name,
