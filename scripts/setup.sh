@@ -17,6 +17,21 @@ OPENCV_FIX="opencv-python-headless==4.12.0.88" # ultralytics' opencv-python 5 an
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 die() { printf '\033[31m[setup] %s\033[0m\n' "$*" >&2; exit 1; }
 
+# A fresh .venv is about 8 GB (the CUDA build of torch that torchvision 0.29.1 needs) and
+# .venv-labelstudio about 1 GB; pip fails half-way with "No space left on device" otherwise.
+NEED_GB=${AMBON_SETUP_NEED_GB:-11}
+
+disk_space() {
+  local missing=0
+  [ -f .venv/.ambon-stamp ] || missing=$((missing + 9))
+  [ -f .venv-labelstudio/.ambon-stamp ] || missing=$((missing + 2))
+  [ "$missing" -eq 0 ] && return 0
+  local free_gb; free_gb=$(df -Pk . | awk 'NR==2 {print int($4 / 1048576)}')
+  if [ "$free_gb" -lt "$((missing < NEED_GB ? missing : NEED_GB))" ]; then
+    die "only ${free_gb} GB free on $(df -P . | awk 'NR==2 {print $6}'); building the environments needs about ${missing} GB. Free some space (old clones, ~/.cache/pip, /tmp/pytest-of-$USER) and rerun make setup."
+  fi
+}
+
 stamp_of() { cat "$@" scripts/setup.sh pyproject.toml | sha256sum | cut -c1-16; }
 
 system_packages() {
@@ -79,6 +94,7 @@ git_identity() {
 }
 
 start=$(date +%s)
+disk_space
 system_packages
 git_identity
 # The two environments are independent: build them side by side.
