@@ -227,6 +227,58 @@ def project(tmp_path_factory, registry, tiny_cfg):
     del os.environ["AMBON_DB_PORT"]
 
 
+def params_for(project, tiny_cfg):
+    """Params for the tiny trained project: 64 px, the CPU, one event camera."""
+    from ambon_cv.config import (
+        CurateParams,
+        EvaluateParams,
+        EventEvaluation,
+        ExportParams,
+        Params,
+        SpeedParams,
+        SplitParams,
+    )
+
+    real = project[2]
+    base = Params()
+    return base.model_copy(
+        update={
+            "footage": base.footage.model_copy(update={"synthetic": tiny_cfg}),
+            "curate": CurateParams(
+                dataset="t-eval", real=real, split=SplitParams(block_s=2, gap_s=1)
+            ),
+            "evaluate": EvaluateParams(
+                imgsz=64,
+                conf=0.05,
+                device="cpu",
+                events=EventEvaluation(cameras=["pemkot-02"], clip_seconds=6, analysis_fps=5),
+                real_garbage=str(real[0].path),
+                real_fights=str(real[1].path),
+            ),
+            "export": ExportParams(
+                imgsz=64, calibration_frames=300, speed=SpeedParams(batches=[1, 4], seconds=0.3)
+            ),
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def trained(project, registry, tiny_cfg):
+    """The tiny project curated and trained for one epoch (models/best.pt); its params."""
+    import pandas as pd
+
+    from ambon_cv.config import TrainParams
+    from ambon_cv.curate.dataset import curate
+    from ambon_cv.train.trainer import train
+
+    root = project[0]
+    params = params_for(project, tiny_cfg)
+    frames = pd.read_parquet(root / "data" / "frames" / "frames.parquet")
+    curate(params.curate, frames, registry, root, progress=False)
+    train(TrainParams(epochs=1, imgsz=64, batch=8, workers=0, cache=False, device="cpu"), root)
+    return params
+
+
 def params(real, name: str, **kw):
     from ambon_cv.config import CurateParams, SplitParams
 

@@ -283,6 +283,31 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- ambon export --------------------------------------------------------------------------------
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from ambon_cv.paths import project_root
+
+    params = _params(args)
+    if args.action == "publish":
+        from ambon_cv.export.publish import publish
+
+        tag = publish(project_root(), args.version or params.export.version)
+        print(f"export: published {tag}; push it with git push origin {tag} (and dvc push)")
+        return 0
+    from ambon_cv.export.stage import export
+
+    r = export(params, project_root(), allow_degraded=args.allow_degraded)
+    print(
+        "export: "
+        + ", ".join(f"{k} {v['status']}" for k, v in r["formats"].items())
+        + f"; OpenVINO INT8 {r.get('openvino_int8_x_pytorch') or 'n/a'}x PyTorch throughput;"
+        " report in reports/export.md, model card in exports/model-card.md"
+    )
+    return 0
+
+
 # --- the parser ----------------------------------------------------------------------------------
 
 
@@ -433,6 +458,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_overrides(p)
     p.set_defaults(handler=_cmd_evaluate)
+
+    p = sub.add_parser(
+        "export",
+        help="export stage: ONNX, OpenVINO FP16/INT8, TorchScript (TensorRT on a GPU), proven "
+        "equal, timed, packaged for Triton",
+        description="Export models/best.pt to every format in params export.formats, check each "
+        "one's val mAP50 against PyTorch (params export.parity), time them side by side, write "
+        "the Triton model repository and the model card into exports/, and the report into "
+        "reports/export.{json,md}. `ambon export publish` tags the committed export as "
+        "ambon-detector@vX.Y.Z for `dvc artifacts get`.",
+    )
+    p.add_argument("action", nargs="?", choices=["run", "publish"], default="run")
+    p.add_argument(
+        "--allow-degraded",
+        action="store_true",
+        help="publish exports/ even when a format misses its parity bound (marked failed)",
+    )
+    p.add_argument("--version", help="publish: the version (default: params export.version)")
+    _add_overrides(p)
+    p.set_defaults(handler=_cmd_export)
 
     return parser
 

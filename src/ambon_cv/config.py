@@ -228,6 +228,54 @@ class LabelParams(_Strict):
     predictions_field: str = Field("predictions", description="the model's boxes in FiftyOne")
 
 
+EXPORT_FORMATS = (
+    "onnx",
+    "openvino_fp16",
+    "openvino_int8",
+    "torchscript",
+    "tensorrt_fp16",
+    "tensorrt_int8",
+)
+
+
+class ParityBounds(_Strict):
+    """Largest mAP50 drop against the PyTorch model that an export may show."""
+
+    fp32: float = Field(0.01, ge=0)
+    fp16: float = Field(0.01, ge=0)
+    int8: float = Field(0.02, ge=0)
+
+
+class SpeedParams(_Strict):
+    batches: list[int] = Field(default_factory=lambda: [1, 8, 16], min_length=1)
+    seconds: float = Field(3.0, gt=0, description="timed per format and batch, after warm-up")
+    threads: int = Field(0, ge=0, description="CPU threads per runtime; 0: every core")
+
+
+class TritonParams(_Strict):
+    model_name: str = Field("ambon-detector", pattern=r"^[A-Za-z0-9_-]+$")
+    max_batch_size: int = Field(16, ge=1)
+    preferred_batch_sizes: list[int] = Field(default_factory=lambda: [8, 16])
+    max_queue_delay_us: int = Field(2000, ge=0)
+    instances: int = Field(1, ge=1, description="model instances (per GPU, or on the CPU)")
+
+
+class ExportParams(_Strict):
+    """`export`: deployable formats of models/best.pt, proven equal and timed."""
+
+    formats: list[Literal[EXPORT_FORMATS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(EXPORT_FORMATS), min_length=1
+    )
+    imgsz: int = Field(256, ge=32)
+    calibration_frames: int = Field(300, ge=1, description="INT8 calibration, from train")
+    parity: ParityBounds = Field(default_factory=ParityBounds)
+    speed: SpeedParams = Field(default_factory=SpeedParams)
+    triton: TritonParams = Field(default_factory=TritonParams)
+    version: str = Field(
+        "0.1.0", pattern=r"^\d+\.\d+\.\d+$", description="semantic version of the published model"
+    )
+
+
 class Params(_Strict):
     """All of `params.yaml`: one section per DVC stage."""
 
@@ -237,6 +285,7 @@ class Params(_Strict):
     label: LabelParams = Field(default_factory=LabelParams)
     train: TrainParams = Field(default_factory=TrainParams)
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
+    export: ExportParams = Field(default_factory=ExportParams)
 
 
 # --- the camera registry -------------------------------------------------------------------------

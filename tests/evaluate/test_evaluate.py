@@ -8,53 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ambon_cv.config import (
-    CurateParams,
-    EvaluateParams,
-    EventEvaluation,
-    Params,
-    SplitParams,
-    TrainParams,
-)
 from ambon_cv.evaluate.detector import DetectorError
 from ambon_cv.evaluate.real import RealDataError
 from ambon_cv.evaluate.stage import evaluate
-
-
-def params_for(project, tiny_cfg) -> Params:
-    real = project[2]
-    base = Params()
-    return base.model_copy(
-        update={
-            "footage": base.footage.model_copy(update={"synthetic": tiny_cfg}),
-            "curate": CurateParams(
-                dataset="t-eval", real=real, split=SplitParams(block_s=2, gap_s=1)
-            ),
-            "evaluate": EvaluateParams(
-                imgsz=64,
-                conf=0.05,
-                device="cpu",
-                events=EventEvaluation(cameras=["pemkot-02"], clip_seconds=6, analysis_fps=5),
-                real_garbage=str(real[0].path),
-                real_fights=str(real[1].path),
-            ),
-        }
-    )
-
-
-@pytest.fixture(scope="module")
-def trained(project, registry, tiny_cfg):
-    import pandas as pd
-
-    from ambon_cv.curate.dataset import curate
-    from ambon_cv.train.trainer import train
-
-    root = project[0]
-    params = params_for(project, tiny_cfg)
-    frames = pd.read_parquet(root / "data" / "frames" / "frames.parquet")
-    curate(params.curate, frames, registry, root, progress=False)
-    train(TrainParams(epochs=1, imgsz=64, batch=8, workers=0, cache=False, device="cpu"), root)
-    return params
 
 
 @pytest.mark.slow
@@ -91,8 +47,8 @@ def test_evaluate_writes_every_part(project, registry, trained):
     assert ds.has_saved_view("hard") and ds.info["model_version"] == "best.pt"
 
 
-def test_no_model_and_bad_folders_say_what_to_do(project, registry, tiny_cfg, tmp_path):
-    params = params_for(project, tiny_cfg)
+def test_no_model_and_bad_folders_say_what_to_do(project, registry, trained, tmp_path):
+    params = trained
     with pytest.raises(DetectorError, match="run the train stage first"):
         evaluate(params, registry, tmp_path, progress=False)
     from ambon_cv.evaluate.real import garbage_map

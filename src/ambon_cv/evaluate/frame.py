@@ -12,17 +12,22 @@ from ambon_cv.detections import CLASSES
 from ambon_cv.evaluate.detector import Detector
 
 
-def headline(weights: Path, data: Path, imgsz: int, device: str, plots: Path) -> dict:
+def headline(
+    weights: Path, data: Path, imgsz: int, device: str, plots: Path | None, work: Path | None = None
+) -> dict:
+    """mAP and per-class numbers of any model ultralytics loads (.pt or an export) on the val
+    split of `data`; its plots are copied into `plots` (None: not kept). The export stage's
+    parity check calls this, so every format is measured by the same code."""
     from ultralytics import YOLO
 
-    run = plots.parent / (plots.name + ".run")
+    run = (work or plots.parent) / ((plots.name if plots else "val") + ".run")
     shutil.rmtree(run, ignore_errors=True)
     result = YOLO(str(weights)).val(
         data=str(data),
         split="val",
         imgsz=imgsz,
         device=device,
-        plots=True,
+        plots=plots is not None,
         verbose=False,
         project=str(run.parent),
         name=run.name,
@@ -42,9 +47,10 @@ def headline(weights: Path, data: Path, imgsz: int, device: str, plots: Path) ->
             "mAP50": float(box.ap50[k]),
             "mAP50-95": float(box.ap[k]),
         }
-    plots.mkdir(parents=True, exist_ok=True)
-    for png in run.glob("*.png"):
-        shutil.copy2(png, plots / png.name)
+    if plots is not None:
+        plots.mkdir(parents=True, exist_ok=True)
+        for png in run.glob("*.png"):
+            shutil.copy2(png, plots / png.name)
     shutil.rmtree(run, ignore_errors=True)
     return out
 

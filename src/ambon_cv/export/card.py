@@ -1,0 +1,170 @@
+"""The model card that ships inside `exports/`: what the model is, what it was trained on (the
+DVC hashes of the data and weights), how well it does (frame, event and real-footage metrics
+from the evaluate stage; per-format parity and speed from this stage), what it is for and
+where it falls short."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+INTENDED_USE = (
+    "Flagging garbage piles, overflowing bins and fights in the Ambon city CCTV command "
+    "center's camera streams, as alerts that a person on duty confirms before acting. Not for "
+    "identifying people, not for enforcement without human review."
+)
+
+
+def data_version(root: Path) -> dict:
+    """DVC hashes of the curated data and the weights, and the git commit, from dvc.lock."""
+    lock_file = root / "dvc.lock"
+    lock = yaml.safe_load(lock_file.read_text()) if lock_file.exists() else {}
+    out: dict = {}
+    for stage, path in (("curate", "data/curated"), ("train", "models")):
+        for o in (lock or {}).get("stages", {}).get(stage, {}).get("outs", []):
+            if o.get("path") == path:
+                out[path] = o.get("md5") or o.get("hash")
+    try:
+        out["git_commit"] = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        out["git_commit"] = None
+    return out
+
+
+def known_limits(evaluation: dict, formats: dict) -> list[str]:
+    limits = [
+        "Trained mostly on the rendered synthetic city plus the shared street-garbage photos and "
+        "fight clips; camera angles, lighting and crowds unlike those are untested.",
+        "A fight is a box around the people fighting in one frame; the alert logic needs it in "
+        "k of the last n analysed frames, so very short scuffles can pass unflagged.",
+    ]
+    frame = evaluation.get("frame", {})
+    for cls, m in frame.get("per_class", {}).items():
+        if m.get("mAP50", 1) < 0.5:
+            limits.append(f"Weak on `{cls}`: val mAP50 {m['mAP50']:.2f}.")
+    fights = evaluation.get("real", {}).get("fights")
+    if fights and fights.get("accuracy") is not None:
+        limits.append(
+            f"On real CCTV fight clips the alert logic reaches accuracy {fights['accuracy']:.2f} "
+            f"(ROC-AUC {fights.get('roc_auc') or float('nan'):.2f}); treat fight alerts as hints."
+        )
+    for name, f in formats.items():
+        if f.get("status") == "failed":
+            limits.append(f"{name} failed its parity bound: {f.get('reason')}.")
+        if f.get("status") == "skipped":
+            limits.append(f"{name} not built here: {f.get('reason')}.")
+    return limits
+
+
+def build_card(
+    version: str,
+    params: dict,
+    evaluation: dict,
+    report: dict,
+    root: Path,
+) -> dict:
+    return {
+        "name": params["export"]["triton"]["model_name"],
+        "version": version,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "data_version": data_version(root),
+        "params": params,
+        "metrics": {
+            "frame": {k: evaluation.get("frame", {}).get(k) for k in ("mAP50", "mAP50-95")},
+            "per_class": evaluation.get("frame", {}).get("per_class", {}),
+            "event": evaluation.get("event", {}),
+            "real": evaluation.get("real", {}),
+        },
+        "formats": report["formats"],
+        "speed": report["speed"],
+        "intended_use": INTENDED_USE,
+        "known_limits": known_limits(evaluation, report["formats"]),
+    }
+
+
+def card_markdown(card: dict) -> str:
+    m = card["metrics"]
+
+    def f(v) -> str:
+        return "n/a" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
+
+    lines = [
+        f"# Model card: {card['name']} v{card['version']}",
+        "",
+        f"Created {card['created']}. Input {card['params']['export']['imgsz']} px, classes: "
+        + ", ".join(card["params"]["curate"]["classes"])
+        + ".",
+        "",
+        "## Intended use",
+        "",
+        card["intended_use"],
+        "",
+        "## Data and training",
+        "",
+        *[f"- `{k}`: {v}" for k, v in card["data_version"].items()],
+        f"- train params: `{json.dumps(card['params']['train'])}`",
+        "",
+        "## Metrics (evaluate stage)",
+        "",
+        f"Frame level (val split): mAP50 {f(m['frame'].get('mAP50'))}, "
+        f"mAP50-95 {f(m['frame'].get('mAP50-95'))}.",
+        "",
+        "| class | precision | recall | mAP50 |",
+        "|---|---|---|---|",
+        *[
+            f"| {c} | {f(v.get('precision'))} | {f(v.get('recall'))} | {f(v.get('mAP50'))} |"
+            for c, v in m["per_class"].items()
+        ],
+        "",
+    ]
+    for kind, e in m["event"].items():
+        lines.append(
+            f"- {kind} alerts on held-out clips: incident recall {f(e.get('incident_recall'))}, "
+            f"{f(e.get('false_alerts_per_camera_hour'))} false alerts per camera-hour"
+        )
+    real = m["real"]
+    if "garbage" in real:
+        lines.append(f"- real street garbage: mAP50 {f(real['garbage'].get('mAP50'))}")
+    if "fights" in real:
+        r = real["fights"]
+        lines.append(
+            f"- real fight clips: accuracy {f(r.get('accuracy'))}, ROC-AUC {f(r.get('roc_auc'))}"
+        )
+    lines += ["", "## Formats", "", *format_table(card["formats"], card["speed"]), ""]
+    lines += ["## Known limits", "", *[f"- {x}" for x in card["known_limits"]], ""]
+    return "\n".join(lines)
+
+
+def format_table(formats: dict, speed: dict) -> list[str]:
+    """Parity and speed per format as Markdown rows (shared with reports/export.md)."""
+    batches = sorted({int(b) for cells in speed.values() for b in cells})
+    head = "| format | status | mAP50 | drop | bound | " + " | ".join(
+        f"b{b} ms | b{b} img/s (x PyTorch)" for b in batches
+    )
+    rows = [head + " |", "|" + "---|" * (5 + 2 * len(batches))]
+    for name, fm in formats.items():
+        cells = speed.get(name, {})
+        timing = []
+        for b in batches:
+            c = cells.get(b) or cells.get(str(b))
+            timing += (
+                [
+                    f"{c['latency_ms']:.1f}",
+                    f"{c['images_per_s']:.0f} ({c.get('x_pytorch') or 1:.2f}x)",
+                ]
+                if c
+                else ["-", "-"]
+            )
+        mp, drop = fm.get("mAP50"), fm.get("drop")
+        rows.append(
+            f"| {name} | {fm['status']} | {'-' if mp is None else format(mp, '.3f')} | "
+            f"{'-' if drop is None else format(drop, '+.3f')} | "
+            f"{fm.get('bound', '-')} | " + " | ".join(timing) + " |"
+        )
+    return rows

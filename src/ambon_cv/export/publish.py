@@ -1,0 +1,56 @@
+"""Naming a published model: the `ambon-detector` artifact in dvc.yaml gets a version as an
+annotated git tag `ambon-detector@vX.Y.Z` (GTO's convention), so a deployment fetches exactly
+that version:
+
+    dvc artifacts get <repo> ambon-detector --rev v0.1.0 -o ambon-detector/
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from ambon_cv.errors import AmbonError
+from ambon_cv.export.stage import ARTIFACT
+
+
+class PublishError(AmbonError, RuntimeError):
+    """The version cannot be published; the message says what to do."""
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+
+
+def tag_name(version: str) -> str:
+    return f"{ARTIFACT}@v{version.removeprefix('v')}"
+
+
+def publish(root: Path, version: str, message: str = "") -> str:
+    """Tag HEAD as `ambon-detector@v<version>`; refuses when the exports are not committed (the
+    tag would name weights nobody can fetch) or the version exists. Returns the tag."""
+    tag = tag_name(version)
+    if _git(root, "rev-parse", "--git-dir").returncode:
+        raise PublishError(f"{root} is not a git repository; versions are git tags")
+    status = _git(root, "status", "--porcelain", "--", "dvc.lock", "dvc.yaml", "params.yaml")
+    if status.stdout.strip():
+        raise PublishError(
+            "dvc.lock, dvc.yaml or params.yaml has uncommitted changes; commit the export run "
+            "(git add dvc.lock && git commit) and push its data (dvc push) first"
+        )
+    lock = (root / "dvc.lock").read_text() if (root / "dvc.lock").exists() else ""
+    if "exports" not in lock:
+        raise PublishError("dvc.lock has no export stage: run dvc repro export and commit it")
+    if _git(root, "rev-parse", "-q", "--verify", f"refs/tags/{tag}").returncode == 0:
+        raise PublishError(f"{tag} already exists; raise export.version in params.yaml")
+    done = _git(
+        root,
+        "tag",
+        "-a",
+        tag,
+        "-m",
+        message or f"Registering artifact {ARTIFACT} version v{version}",
+    )
+    if done.returncode:
+        raise PublishError(f"git tag {tag} failed: {done.stderr.strip()}")
+    return tag

@@ -1,0 +1,302 @@
+"""The `export` stage (`ambon export`): models/best.pt -> exports/.
+
+Every format in params export.formats is exported into a staging folder, evaluated on the val
+split by the same code as `ambon evaluate` (its mAP50 drop against the PyTorch model checked
+against params export.parity), timed side by side with PyTorch eager, packaged for Triton, and
+described by a model card. Only when all that succeeded does the staging folder replace
+`exports/`; a run whose parity fails leaves the previous `exports/` untouched and keeps its
+results in `exports.rejected/` (unless `allow_degraded`).
+
+Writes reports/export.json (DVC metrics), reports/export.md and reports/export/speed.png.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ambon_cv.config import Params
+from ambon_cv.errors import AmbonError
+from ambon_cv.evaluate.frame import headline
+from ambon_cv.export.card import build_card, card_markdown, format_table
+from ambon_cv.export.formats import FORMATS, Format
+from ambon_cv.export.speed import BASELINE, time_backends, with_ratios
+from ambon_cv.export.triton import write_repository
+from ambon_cv.train.trainer import torch_device
+
+log = logging.getLogger("ambon_cv.export")
+
+ARTIFACT = "ambon-detector"  # the dvc.yaml artifact name; versions are git tags ARTIFACT@vX.Y.Z
+
+
+class ExportError(AmbonError, RuntimeError):
+    """The export cannot proceed or its result is not good enough; the message says why."""
+
+
+def _say(progress: bool, text: str) -> None:
+    if progress:
+        print(f"export: {text}", flush=True)
+    log.info(text)
+
+
+def calibration_set(yolo: Path, work: Path, frames: int, seed: int = 0) -> tuple[Path, int]:
+    """A dataset yaml whose `train` list holds up to `frames` train-split images (never val)
+    for INT8 calibration; returns it and the number of frames it lists."""
+    import yaml
+
+    spec = yaml.safe_load((yolo / "dataset.yaml").read_text())
+    images = sorted(p for p in (yolo / "images" / "train").iterdir() if p.is_file())
+    if not images:
+        raise ExportError(f"no train images in {yolo / 'images' / 'train'}: run dvc repro curate")
+    chosen = sorted(random.Random(seed).sample(images, min(frames, len(images))))
+    listing = work / "calibration.txt"
+    listing.write_text("".join(f"{p.resolve()}\n" for p in chosen))
+    data = {"path": str(yolo.resolve()), "train": str(listing), "val": str(listing)}
+    data["names"] = spec["names"]
+    out = work / "calibration.yaml"
+    out.write_text(yaml.safe_dump(data))
+    return out, len(chosen)
+
+
+def _export_one(fmt: Format, work: Path, stage: Path, imgsz: int, device: str, calib: Path) -> Path:
+    from ultralytics import YOLO
+
+    args = dict(fmt.export_args, imgsz=imgsz, device=device if fmt.needs_gpu else "cpu")
+    if fmt.calibrated:
+        args.update(data=str(calib), split="train")
+    if fmt.needs_gpu:
+        args["batch"] = 16
+    made = Path(YOLO(str(work / "model.pt")).export(**args))
+    target = stage / fmt.target
+    shutil.move(str(made if made.is_absolute() else work / made.name), target)
+    return target
+
+
+def _unsupported(fmt: Format, gpu: bool) -> str | None:
+    if fmt.needs_gpu and not gpu:
+        return "no GPU on this machine"
+    if fmt.needs_gpu:
+        try:
+            import tensorrt  # noqa: F401
+        except ImportError:
+            return "TensorRT is not installed (pip install tensorrt on the GPU machine)"
+    return None
+
+
+def export(params: Params, root: Path, allow_degraded: bool = False, progress: bool = True) -> dict:
+    """Run the stage; returns the report written to reports/export.json."""
+    weights = root / "models" / "best.pt"
+    if not weights.exists():
+        raise ExportError(f"no trained model at {weights}: run the train stage (dvc repro train)")
+    yolo = root / "data" / "curated" / "yolo"
+    if not (yolo / "dataset.yaml").exists():
+        raise ExportError(f"no curated dataset at {yolo}: run the curate stage (dvc repro curate)")
+    device = torch_device("auto")
+    stage = root / "exports.tmp"
+    shutil.rmtree(stage, ignore_errors=True)
+    work = stage / ".work"
+    work.mkdir(parents=True)
+    shutil.copy2(weights, work / "model.pt")
+    try:
+        return _run(params, root, stage, work, yolo, device, allow_degraded, progress)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)  # gone already when the run got through
+
+
+def _run(
+    params: Params,
+    root: Path,
+    stage: Path,
+    work: Path,
+    yolo: Path,
+    device: str,
+    allow_degraded: bool,
+    progress: bool,
+) -> dict:
+    p = params.export
+    gpu = device != "cpu"
+    started = time.perf_counter()
+
+    calib, count = calibration_set(yolo, work, p.calibration_frames)
+    if count < p.calibration_frames and any(FORMATS[f].calibrated for f in p.formats):
+        _say(
+            True,
+            f"WARNING: only {count} train frames for INT8 calibration, fewer than "
+            f"export.calibration_frames = {p.calibration_frames}; INT8 accuracy may suffer",
+        )
+
+    formats: dict[str, dict] = {}
+    built: dict[str, Path] = {}
+    for name in p.formats:
+        fmt = FORMATS[name]
+        reason = _unsupported(fmt, gpu)
+        if reason:
+            _say(progress, f"{name}: skipped ({reason})")
+            formats[name] = {"status": "skipped", "reason": reason, "precision": fmt.precision}
+            continue
+        t = time.perf_counter()
+        try:
+            built[name] = _export_one(fmt, work, stage, p.imgsz, device, calib)
+        except Exception as exc:  # an exporter's own error: report it, keep the others
+            raise ExportError(f"exporting {name} failed: {type(exc).__name__}: {exc}") from exc
+        formats[name] = {
+            "status": "built",
+            "precision": fmt.precision,
+            "path": f"exports/{fmt.target}",
+            "export_s": round(time.perf_counter() - t, 1),
+        }
+        _say(progress, f"{name}: built in {formats[name]['export_s']} s")
+
+    # Parity: the same validator as `ambon evaluate`, on the same val split, for every format.
+    data = yolo / "dataset.yaml"
+    base = headline(work / "model.pt", data, p.imgsz, device, None, work)
+    reference = {"mAP50": base["mAP50"], "mAP50-95": base["mAP50-95"]}
+    _say(progress, f"pytorch: val mAP50 {base['mAP50']:.4f}")
+    failed = []
+    for name, path in built.items():
+        fmt = FORMATS[name]
+        m = headline(path, data, p.imgsz, device if fmt.needs_gpu else "cpu", None, work)
+        drop = base["mAP50"] - m["mAP50"]
+        bound = getattr(p.parity, fmt.precision)
+        ok = drop <= bound + 1e-9
+        formats[name].update(
+            mAP50=round(m["mAP50"], 4),
+            drop=round(drop, 4),
+            bound=bound,
+            status="passed" if ok else "failed",
+        )
+        if not ok:
+            formats[name]["reason"] = f"mAP50 drop {drop:.4f} > bound {bound}"
+            failed.append(name)
+        _say(progress, f"{name}: val mAP50 {m['mAP50']:.4f} (drop {drop:+.4f}, bound {bound})")
+
+    # Speed, side by side, on real val frames.
+    speed = _speed(work / "model.pt", built, yolo, p, device, progress)
+
+    triton_dir = None
+    if "onnx" in built:
+        from ultralytics import YOLO
+
+        names = YOLO(str(work / "model.pt")).names
+        triton_dir = write_repository(built["onnx"], stage / "triton", p.triton, p.imgsz, names)
+
+    report = {
+        "version": p.version,
+        "artifact": ARTIFACT,
+        "pytorch": {k: round(v, 4) for k, v in reference.items()},
+        "formats": formats,
+        "speed": speed,
+        "calibration_frames": count,
+        "triton": str(triton_dir.relative_to(stage)) if triton_dir else None,
+        "device": device,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    int8 = speed.get("openvino_int8", {})
+    best_batch = max((int(b) for b in int8), default=None)
+    if best_batch:
+        report["openvino_int8_x_pytorch"] = int8[str(best_batch)].get("x_pytorch")
+
+    evaluation_file = root / "reports" / "evaluate.json"
+    evaluation = json.loads(evaluation_file.read_text()) if evaluation_file.exists() else {}
+    card = build_card(p.version, params.model_dump(), evaluation, report, root)
+    (stage / "model-card.json").write_text(json.dumps(card, indent=2, default=str))
+    (stage / "model-card.md").write_text(card_markdown(card))
+    shutil.rmtree(work)
+
+    rejected = bool(failed) and not allow_degraded
+    _publish(stage, root / ("exports.rejected" if rejected else "exports"))
+    _write_reports(report, root, rejected)
+    if rejected:
+        raise ExportError(
+            f"parity failed for {', '.join(failed)} (see reports/export.md); exports/ was left "
+            "as it was and this run is in exports.rejected/. Rerun with --allow-degraded to "
+            "publish anyway."
+        )
+    return report
+
+
+def _speed(pt: Path, built: dict[str, Path], yolo: Path, p, device: str, progress: bool) -> dict:
+    import cv2
+
+    from ambon_cv.inference.backends import open_backend
+    from ambon_cv.inference.letterbox import letterbox
+
+    frames = sorted((yolo / "images" / "val").iterdir())[: max(p.speed.batches) * 4]
+    inputs, _ = letterbox([cv2.imread(str(f)) for f in frames], p.imgsz)
+    threads = p.speed.threads or None
+    backends = {BASELINE: open_backend(pt, device, threads)}
+    for name, path in built.items():
+        backends[name] = open_backend(path, device, threads)
+    table = with_ratios(
+        time_backends(backends, inputs, p.speed.batches, p.speed.seconds, progress=progress)
+    )
+    for b in backends.values():
+        b.close()
+    return {name: {str(k): v for k, v in cells.items()} for name, cells in table.items()}
+
+
+def _publish(stage: Path, target: Path) -> None:
+    """Move the finished staging folder into place; the old one goes only once it has."""
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    stage.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_reports(report: dict, root: Path, rejected: bool) -> None:
+    reports = root / "reports"
+    (reports / "export").mkdir(parents=True, exist_ok=True)
+    _speed_plot(report["speed"], reports / "export" / "speed.png")
+    tmp = reports / "export.json.tmp"
+    tmp.write_text(json.dumps(report, indent=2))
+    tmp.replace(reports / "export.json")
+    lines = [
+        f"# Export of models/best.pt as {ARTIFACT} v{report['version']}",
+        "",
+        "REJECTED: a format failed its parity bound; exports/ was not replaced."
+        if rejected
+        else "All built formats are in `exports/`.",
+        "",
+        f"PyTorch val mAP50 {report['pytorch']['mAP50']:.4f}; INT8 calibrated on "
+        f"{report['calibration_frames']} train frames; device {report['device']}.",
+        "",
+        *format_table(report["formats"], report["speed"]),
+        "",
+        "Speed: median call time per batch, formats timed in turns in one run; ratios are "
+        "throughput over PyTorch eager at the same batch size. Plot: `reports/export/speed.png`.",
+        "",
+        f"Triton model repository: `exports/{report['triton']}`." if report["triton"] else "",
+        "Model card: `exports/model-card.md`.",
+        "",
+    ]
+    (reports / "export.md").write_text("\n".join(lines))
+
+
+def _speed_plot(speed: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(speed)
+    batches = sorted({int(b) for cells in speed.values() for b in cells})
+    fig, ax = plt.subplots(figsize=(8, 4))
+    width = 0.8 / max(1, len(batches))
+    for i, b in enumerate(batches):
+        values = [speed[n].get(str(b), {}).get("images_per_s", 0) for n in names]
+        ax.bar(np.arange(len(names)) + i * width, values, width, label=f"batch {b}")
+    ax.set_xticks(np.arange(len(names)) + width * (len(batches) - 1) / 2, names, rotation=15)
+    ax.set_ylabel("images / s")
+    ax.set_title("Throughput per format (same machine, same run)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
