@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 help:
 	@echo "make run     set up, then run the pipeline (dvc repro) on the built-in synthetic city"
 	@echo "make test    set up, then run the test suite"
-	@echo "make setup   build .venv and .venv-labelstudio from requirements/*.lock (idempotent)"
+	@echo "make setup   build .venv, .venv-labelstudio and .venv-triton from requirements/*.lock (idempotent)"
 	@echo "make lint    ruff over src/ and tests/"
 	@echo "make lock    re-freeze requirements/*.lock from the current environments"
 
@@ -35,6 +35,8 @@ lock:
 	mv requirements/main.lock.new requirements/main.lock
 	{ sed -n '1,2p' requirements/labelstudio.lock; .venv-labelstudio/bin/pip freeze; } > requirements/labelstudio.lock.new
 	mv requirements/labelstudio.lock.new requirements/labelstudio.lock
+	{ sed -n '1,2p' requirements/triton.lock; .venv-triton/bin/pip freeze; } > requirements/triton.lock.new
+	mv requirements/triton.lock.new requirements/triton.lock
 
 clean:
-	rm -rf $(VENV) .venv-labelstudio .cache
+	rm -rf $(VENV) .venv-labelstudio .venv-triton .cache

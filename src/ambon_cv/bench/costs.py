@@ -1,0 +1,105 @@
+"""What decoding and inference cost alone, measured in the same run as the load, and the
+analysed-frames bound they set on this machine.
+
+For a load of streams, one second of wall time needs
+    sum over streams of decode CPU-seconds per second of video (all frames or keyframes)
+  + analysed frames x (convert + inference + post) seconds per frame,
+and the machine has `cores` CPU-seconds per second. When the load needs more than that, the
+most frames it can analyse per second is the target scaled down by the excess; the harness's
+efficiency is what it analysed over that bound."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ambon_cv.bench.profiles import StreamProfile
+
+
+def decode_cost(clip: Path, mode: str, max_frames: int = 400) -> float:
+    """CPU seconds to decode one second of `clip` (every frame, or keyframes only), as fast as
+    it goes (the readers convert to BGR only the frames analysed: see `bgr_cost`)."""
+    import av
+
+    with av.open(str(clip)) as container:
+        stream = container.streams.video[0]
+        if mode == "keyframes":
+            stream.codec_context.skip_frame = "NONKEY"
+        t = time.process_time()
+        first = last = None
+        n = 0
+        for frame in container.decode(stream):
+            ts = float(frame.pts * stream.time_base) if frame.pts is not None else n / 10
+            first = ts if first is None else first
+            last = ts
+            n += 1
+            if n >= max_frames:
+                break
+        cpu = time.process_time() - t
+    fps = float(stream.average_rate or 10)
+    video_s = (last - first + 1 / fps) if n and last is not None else 1.0
+    return cpu / max(video_s, 1e-6)
+
+
+def bgr_cost(clip: Path, frames: int = 50) -> float:
+    """CPU seconds to convert one decoded frame of `clip` to a BGR array."""
+    import av
+
+    with av.open(str(clip)) as container:
+        decoded = []
+        for frame in container.decode(video=0):
+            decoded.append(frame)
+            if len(decoded) >= frames:
+                break
+        t = time.process_time()
+        for frame in decoded:
+            frame.to_ndarray(format="bgr24")
+        return (time.process_time() - t) / max(1, len(decoded))
+
+
+def inference_cost(
+    backend, imgsz: int, batch: int, frames: list[np.ndarray], seconds: float = 2.0
+) -> dict:
+    """CPU seconds per frame to fit, infer (at `batch`) and decode, alone."""
+    from ambon_cv.inference.decode import class_map, decode
+    from ambon_cv.inference.letterbox import fit, to_input
+
+    t = time.process_time()
+    fitted = [fit(f, imgsz) for f in frames]
+    convert = (time.process_time() - t) / len(frames)
+    x = to_input([f for f, _ in (fitted * batch)[:batch]])
+    places = [p for _, p in (fitted * batch)[:batch]]
+    backend.infer(x)
+    ours = class_map(backend.names)
+    n, infer_cpu, post_cpu = 0, 0.0, 0.0
+    wall = time.perf_counter()
+    while time.perf_counter() - wall < seconds or n < 3:
+        t = time.process_time()
+        raw = backend.infer(x)
+        infer_cpu += time.process_time() - t
+        t = time.process_time()
+        decode(raw, places, ours)
+        post_cpu += time.process_time() - t
+        n += 1
+    return {
+        "convert_s": convert,
+        "infer_s": infer_cpu / (n * batch),
+        "post_s": post_cpu / (n * batch),
+    }
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def bound(profiles: list[StreamProfile], decode_s: dict[str, float], frame_s: float) -> dict:
+    """The analysed frames/s this machine allows for `profiles`, from costs measured alone."""
+    target = sum(p.rate_fps for p in profiles)
+    decoding = sum(decode_s[p.decode] for p in profiles)
+    need = decoding + target * frame_s
+    n = cores()
+    fps = target if need <= n else max(0.0, (n - decoding) / frame_s)
+    return {"cores": n, "cpu_needed": round(need, 3), "analysed_fps": round(min(fps, target), 2)}

@@ -1,0 +1,375 @@
+"""`ambon bench` and `ambon bench sweep`: the command center's live load against an exported
+model, with a verdict.
+
+- `bench()`: one run at params bench.streams (55: every camera of the registry), from recorded
+  clips replayed live, the harness's own RTSP server (`source: rtsp`) or the cameras' real URLs
+  (`source: cameras`); writes reports/bench/run.{json,md}.
+- `sweep()`: the stream count stepped up for the pipeline and for the naive baseline, the most
+  streams each holds within the SLO, their ratio, the costs of decoding and inference measured
+  alone and the efficiency against the bound they set, and the verdict at 55 streams; writes
+  reports/bench.{json,md} (DVC metrics) and plots in reports/bench/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ambon_cv.bench.harness import BenchError, run_load
+from ambon_cv.bench.pipeline import PipelineConfig
+from ambon_cv.bench.profiles import StreamProfile, stream_profiles
+from ambon_cv.bench.streams import StreamSource
+from ambon_cv.bench.summary import summarise
+from ambon_cv.config import CameraRegistry, Params
+from ambon_cv.paths import under_root
+
+
+def _model(params: Params, root: Path, model: str | None) -> str:
+    chosen = model or params.bench.model
+    if chosen.startswith("triton://"):
+        return chosen
+    path = under_root(chosen, root)
+    if not path.exists():
+        raise BenchError(f"no model at {path}: run the export stage first (dvc repro export)")
+    return str(path)
+
+
+def _config(params: Params, model: str) -> PipelineConfig:
+    b = params.bench
+    return PipelineConfig(
+        model=model,
+        imgsz=b.imgsz,
+        conf=b.conf,
+        threads=b.threads,
+        max_batch=b.max_batch,
+        max_wait_ms=b.max_wait_ms,
+        queue_size=b.queue_size,
+        rules=params.evaluate.alerts,
+        names=tuple(params.curate.classes),
+    )
+
+
+def camera_clips(root: Path) -> dict[str, list[Path]]:
+    """Recorded clips per camera, from the footage manifest."""
+    import pandas as pd
+
+    manifest = root / "data" / "footage" / "manifest.parquet"
+    if not manifest.exists():
+        raise BenchError(f"no footage manifest at {manifest}: run dvc repro footage")
+    table = pd.read_parquet(manifest)
+    if "usable" in table:
+        table = table[table["usable"]]
+    clips: dict[str, list[Path]] = {}
+    for camera, path in zip(table["camera"], table["path"], strict=True):
+        clips.setdefault(camera, []).append(under_root(path, root))
+    if not clips:
+        raise BenchError(f"{manifest} lists no usable clips")
+    return clips
+
+
+def _clip_for(profile: StreamProfile, clips: dict[str, list[Path]], k: int) -> Path:
+    own = clips.get(profile.camera)
+    if own:
+        return own[k % len(own)]
+    pool = [c for cs in clips.values() for c in cs]
+    return pool[k % len(pool)]
+
+
+@contextlib.contextmanager
+def sources_for(
+    profiles: list[StreamProfile], source: str, registry: CameraRegistry, root: Path, seconds: float
+):
+    """Yields one StreamSource per profile (starting and stopping the RTSP server for `rtsp`)."""
+    if source == "cameras":
+        yield [
+            StreamSource("rtsp", registry[p.camera].streams[p.stream].resolved_url())
+            for p in profiles
+        ]
+        return
+    clips = camera_clips(root)
+    chosen = [_clip_for(p, clips, k) for k, p in enumerate(profiles)]
+    if source == "clips":
+        yield [StreamSource("clip", str(c)) for c in chosen]
+        return
+    from ambon_cv.bench.rtsp import RtspServer
+
+    mounts = {f"s{k}": c for k, c in enumerate(chosen)}
+    with RtspServer(mounts, seconds + 30, root / ".cache" / "rtsp") as server:
+        yield [StreamSource("rtsp", server.url(f"s{k}")) for k in range(len(profiles))]
+
+
+def bench(
+    params: Params,
+    registry: CameraRegistry,
+    root: Path,
+    streams: int | None = None,
+    source: str | None = None,
+    model: str | None = None,
+    duration_s: float | None = None,
+    progress: bool = True,
+    report: bool = True,
+) -> dict:
+    """One load run; returns its summary (written to reports/bench/run.{json,md})."""
+    b = params.bench
+    n = streams or b.streams
+    profiles = stream_profiles(registry, n)
+    duration = duration_s or b.duration_s
+    config = _config(params, _model(params, root, model))
+    with sources_for(profiles, source or b.source, registry, root, b.warmup_s + duration) as src:
+        result = run_load(profiles, src, config, b.warmup_s, duration, b.workers, progress=progress)
+    summary = summarise(result, b.slo)
+    summary["model"] = _shown(config.model, root)
+    summary["source"] = source or b.source
+    if report:
+        out = root / "reports" / "bench"
+        out.mkdir(parents=True, exist_ok=True)
+        _write_json(out / "run.json", _public(summary))
+        (out / "run.md").write_text(run_markdown(summary))
+        _latency_cdf({f"{n} streams": summary}, out / "run_latency_cdf.png")
+    return summary
+
+
+def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool = True) -> dict:
+    """The capacity sweep (see the module docstring); returns reports/bench.json's content."""
+    from ambon_cv.bench import costs
+    from ambon_cv.inference.backends import open_backend
+
+    b = params.bench
+    s = b.sweep
+    config = _config(params, _model(params, root, None))
+    weights = root / "models" / "best.pt"
+    if s.baseline_streams and not weights.exists():
+        raise BenchError(f"the naive baseline needs {weights}: run dvc repro train")
+    started = time.perf_counter()
+    points: dict[str, list[dict]] = {"pipeline": [], "naive": []}
+    plan = [("pipeline", n) for n in sorted(set(s.streams) | {b.streams})]
+    plan += [("naive", n) for n in sorted(set(s.baseline_streams))]
+    interrupted = False
+    for mode, n in plan:
+        profiles = stream_profiles(registry, n)
+        with sources_for(profiles, b.source, registry, root, b.warmup_s + s.duration_s) as src:
+            result = run_load(
+                profiles, src, config, b.warmup_s, s.duration_s, b.workers,
+                naive_weights=str(weights) if mode == "naive" else None, progress=progress,
+            )  # fmt: skip
+        point = summarise(result, b.slo)
+        points[mode].append(point)
+        if progress:
+            verdict = (
+                "PASS" if point["slo"]["pass"] else "FAIL " + "; ".join(point["slo"]["failed"])
+            )
+            print(
+                f"bench: {mode} {n} streams: {point['analysed_fps']} of {point['target_fps']} "
+                f"frames/s, p95 {point['latency_ms']['p95']} ms -> {verdict}",
+                flush=True,
+            )
+        if result.interrupted:
+            interrupted = True
+            break
+
+    # the costs alone, in this same run, and the bound they set
+    clips = camera_clips(root)
+    sample = [c for cs in clips.values() for c in cs][:3]
+    decode_s = {
+        m: float(np.mean([costs.decode_cost(c, m) for c in sample])) for m in ("all", "keyframes")
+    }
+    backend = open_backend(config.model, threads=config.threads or None)
+    frames = _sample_frames(sample[0], 16)
+    unit = costs.inference_cost(backend, config.imgsz, config.max_batch, frames)
+    backend.close()
+    unit["bgr_s"] = float(np.mean([costs.bgr_cost(c) for c in sample]))
+    frame_s = unit["bgr_s"] + unit["convert_s"] + unit["infer_s"] + unit["post_s"]
+    for p in points["pipeline"]:
+        bnd = costs.bound(stream_profiles(registry, p["streams"]), decode_s, frame_s)
+        p["bound"] = bnd
+        p["efficiency"] = (
+            round(p["analysed_fps"] / bnd["analysed_fps"], 3) if bnd["analysed_fps"] else None
+        )
+
+    def best(mode: str) -> int:
+        ok = [p["streams"] for p in points[mode] if p["slo"]["pass"]]
+        return max(ok, default=0)
+
+    at_default = next((p for p in points["pipeline"] if p["streams"] == b.streams), None)
+    saturated = [p for p in points["pipeline"] if p["bound"]["cpu_needed"] > p["bound"]["cores"]]
+    eff_point = (
+        max(saturated, key=lambda p: p["streams"])
+        if saturated
+        else (points["pipeline"] or [None])[-1]
+    )
+    out = {
+        "model": _shown(config.model, root),
+        "source": b.source,
+        "slo": b.slo.model_dump(),
+        "verdict": {
+            "streams": b.streams,
+            "pass": bool(at_default and at_default["slo"]["pass"]),
+            "failed": at_default["slo"]["failed"] if at_default else ["not measured"],
+        },
+        "max_streams": {"pipeline": best("pipeline"), "naive": best("naive")},
+        "x_naive": round(best("pipeline") / best("naive"), 2) if best("naive") else None,
+        "efficiency": eff_point.get("efficiency") if eff_point else None,
+        "efficiency_at_streams": eff_point["streams"] if eff_point else None,
+        "costs_alone": {
+            "decode_cpu_s_per_video_s": {k: round(v, 4) for k, v in decode_s.items()},
+            "per_frame_ms": {k.removesuffix("_s"): round(v * 1000, 3) for k, v in unit.items()},
+        },
+        "points": {m: [_public(p) for p in ps] for m, ps in points.items()},
+        "interrupted": interrupted,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    reports = root / "reports"
+    (reports / "bench").mkdir(parents=True, exist_ok=True)
+    _sweep_plot(points, b.streams, reports / "bench" / "sweep.png")
+    curves = {f"{p['mode']} x{p['streams']}": p for m in points.values() for p in m}
+    _latency_cdf(curves, reports / "bench" / "latency_cdf.png")
+    _write_json(reports / "bench.json", out)
+    (reports / "bench.md").write_text(sweep_markdown(out))
+    return out
+
+
+def _shown(model: str, root: Path) -> str:
+    """A model path as the reports show it: relative to the project when inside it."""
+    try:
+        return str(Path(model).relative_to(root))
+    except ValueError:
+        return model
+
+
+def _sample_frames(clip: Path, n: int) -> list[np.ndarray]:
+    import av
+
+    frames = []
+    with av.open(str(clip)) as container:
+        for frame in container.decode(video=0):
+            frames.append(frame.to_ndarray(format="bgr24"))
+            if len(frames) >= n:
+                break
+    return frames
+
+
+def _public(summary: dict) -> dict:
+    return {k: v for k, v in summary.items() if k != "latencies_ms"}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    tmp.replace(path)
+
+
+def run_markdown(s: dict) -> str:
+    v = "PASS" if s["slo"]["pass"] else "FAIL: " + "; ".join(s["slo"]["failed"])
+    lines = [
+        f"# Live load: {s['streams']} streams ({s['source']}) on `{s.get('model', '')}`",
+        "",
+        f"**{v}**" + (" (interrupted: partial)" if s["interrupted"] else ""),
+        "",
+        f"- analysed {s['analysed_fps']} of {s['target_fps']} frames/s "
+        f"(ratio {s['analysed_ratio']}), drop rate {s['drop_rate']}",
+        f"- latency capture->result p50/p95/p99: {s['latency_ms']['p50']} / "
+        f"{s['latency_ms']['p95']} / {s['latency_ms']['p99']} ms",
+        f"- per frame (ms): {s['stage_ms']}; mean batch {s['mean_batch']}",
+        f"- CPU {s['cpu_percent']} %, peak memory {s['peak_memory_gb']} GB; decoded "
+        f"{s['decoded_fps']} frames/s",
+        f"- reconnects {s['reconnects']}, stream errors {s['stream_errors']}; alerts {s['alerts']}",
+        "",
+        "| stream | decode | target fps | analysed fps | ratio | dropped | reconnects "
+        "| last error |",
+        "|---|---|---|---|---|---|---|---|",
+        *[
+            f"| {p['stream']} | {p['decode']} | {p['target_fps']} | {p['analysed_fps']} | "
+            f"{p['ratio']} | {p['dropped']} | {p['reconnects']} | {p['last_error'][:60]} |"
+            for p in s["per_stream"]
+        ],
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def sweep_markdown(o: dict) -> str:
+    v = o["verdict"]
+    lines = [
+        f"# Live-load sweep on `{o['model']}` ({o['source']})",
+        "",
+        f"**{v['streams']} streams: {'PASS' if v['pass'] else 'FAIL'}**"
+        + ("" if v["pass"] else " (" + "; ".join(v["failed"]) + ")"),
+        "",
+        f"- most streams within the SLO: pipeline {o['max_streams']['pipeline']}, naive "
+        f"baseline {o['max_streams']['naive']} -> {o['x_naive']}x",
+        f"- efficiency (analysed frames/s over the bound from costs measured alone) at "
+        f"{o['efficiency_at_streams']} streams: {o['efficiency']}",
+        f"- costs alone: decode CPU-s per video-s {o['costs_alone']['decode_cpu_s_per_video_s']}, "
+        f"per analysed frame (ms) {o['costs_alone']['per_frame_ms']}",
+        f"- SLO: {o['slo']}",
+        "",
+        "| mode | streams | target fps | analysed fps | p50 / p95 ms | drop rate | CPU % | "
+        "memory GB | bound fps | efficiency | SLO |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for mode, ps in o["points"].items():
+        for p in ps:
+            lines.append(
+                f"| {mode} | {p['streams']} | {p['target_fps']} | {p['analysed_fps']} | "
+                f"{p['latency_ms']['p50']} / {p['latency_ms']['p95']} | {p['drop_rate']} | "
+                f"{p['cpu_percent']} | {p['peak_memory_gb']} | "
+                f"{p.get('bound', {}).get('analysed_fps', '-')} | {p.get('efficiency', '-')} | "
+                f"{'pass' if p['slo']['pass'] else 'FAIL'} |"
+            )
+    lines += ["", "Plots: `reports/bench/sweep.png`, `reports/bench/latency_cdf.png`."]
+    if o["interrupted"]:
+        lines += ["", "Interrupted: the sweep is partial."]
+    return "\n".join(lines) + "\n"
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _sweep_plot(points: dict, default: int, path: Path) -> None:
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    for mode, ps in points.items():
+        if not ps:
+            continue
+        n = [p["streams"] for p in ps]
+        a1.plot(n, [p["analysed_fps"] for p in ps], "o-", label=f"{mode} analysed")
+        a1.plot(n, [p["target_fps"] for p in ps], ":", color="grey")
+        a2.plot(n, [p["latency_ms"]["p95"] or np.nan for p in ps], "o-", label=f"{mode} p95")
+    for ax in (a1, a2):
+        ax.axvline(default, color="tab:red", ls="--", lw=1)
+        ax.set_xlabel("streams")
+        ax.legend()
+    a1.set_ylabel("frames / s (dotted: target)")
+    a2.set_ylabel("latency capture -> result (ms)")
+    a2.set_yscale("log")
+    fig.suptitle(f"Capacity sweep (red: the command center's {default} streams)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _latency_cdf(curves: dict[str, dict], path: Path) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, s in curves.items():
+        lat = np.sort(np.asarray(s.get("latencies_ms", [])))
+        if len(lat):
+            ax.plot(lat, np.arange(1, len(lat) + 1) / len(lat), label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("latency capture -> result (ms)")
+    ax.set_ylabel("share of analysed frames")
+    ax.legend(fontsize=7)
+    ax.set_title("Latency CDF")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,104 @@
+"""A load run in numbers, and whether it meets the service level (params bench.slo)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from ambon_cv.bench.harness import LoadResult
+
+
+def _delta(end: dict, start: dict, key: str) -> float:
+    return float(end.get(key, 0)) - float(start.get(key, 0))
+
+
+def summarise(result: LoadResult, slo) -> dict:
+    """Per-stream and overall figures of one run; `slo` is params bench.slo."""
+    seconds = max(result.seconds, 1e-9)
+    recs = np.array([r[:9] for r in result.records], dtype=np.float64).reshape(-1, 9)
+    sid, captured, queued, started, done, infer_s, post_s, batch, _ = (
+        recs.T if len(recs) else [np.zeros(0)] * 9
+    )
+    per_stream = []
+    totals = Counter()
+    for i, p in enumerate(result.profiles):
+        end = result.stats_end.get(p.name, {})
+        start = result.stats_start.get(p.name, {})
+        d = {k: _delta(end, start, k) for k in ("due", "missed", "full", "sent", "decoded",
+                                                "decode_s", "convert_s", "overwritten",
+                                                "reconnects", "errors")}  # fmt: skip
+        totals.update(d)
+        analysed = int((sid == i).sum())
+        per_stream.append(
+            {
+                "stream": p.name,
+                "camera": p.camera,
+                "decode": p.decode,
+                "target_fps": p.rate_fps,
+                "analysed_fps": round(analysed / seconds, 3),
+                "ratio": round(analysed / (p.rate_fps * seconds), 3),
+                "reconnects": int(d["reconnects"]),
+                "errors": int(d["errors"]),
+                "last_error": end.get("last_error", ""),
+                "dropped": int(d["missed"] + d["full"]),
+                "due": int(d["due"]),
+            }
+        )
+    latency = (done - captured) * 1000
+    target = sum(p.rate_fps for p in result.profiles)
+    analysed_fps = len(recs) / seconds
+    due = totals["due"]
+    out = {
+        "mode": result.mode,
+        "streams": len(result.profiles),
+        "seconds": round(result.seconds, 1),
+        "interrupted": result.interrupted,
+        "target_fps": round(target, 2),
+        "analysed_fps": round(analysed_fps, 2),
+        "analysed_ratio": round(analysed_fps / target, 4) if target else None,
+        "drop_rate": round((totals["missed"] + totals["full"]) / due, 4) if due else None,
+        "latency_ms": {
+            f"p{q}": round(float(np.percentile(latency, q)), 1) if len(latency) else None
+            for q in (50, 95, 99)
+        },
+        "stage_ms": {
+            "decode": _per(totals["decode_s"], totals["decoded"]),
+            "convert": _per(totals["convert_s"], totals["sent"]),
+            "queue": round(float(np.mean(started - queued)) * 1000, 2) if len(recs) else None,
+            "infer": round(float(np.mean(infer_s)) * 1000, 2) if len(recs) else None,
+            "post": round(float(np.mean(post_s)) * 1000, 2) if len(recs) else None,
+        },
+        "mean_batch": round(float(np.mean(batch)), 2) if len(recs) else None,
+        "decoded_fps": round(totals["decoded"] / seconds, 1),
+        "cpu_percent": round(float(np.mean(result.cpu_percent)), 1) if result.cpu_percent else None,
+        "peak_memory_gb": round(max(result.rss_bytes) / 2**30, 3) if result.rss_bytes else None,
+        "reconnects": int(totals["reconnects"]),
+        "stream_errors": int(totals["errors"]),
+        "alerts": dict(Counter(kind for _, kind, _ in result.alerts)),
+        "per_stream": per_stream,
+        "latencies_ms": latency.round(1).tolist(),
+    }
+    out["slo"] = verdict(out, slo)
+    return out
+
+
+def _per(total_s: float, count: float) -> float | None:
+    return round(total_s / count * 1000, 3) if count else None
+
+
+def verdict(s: dict, slo) -> dict:
+    checks = {
+        "p95_latency": (s["latency_ms"]["p95"], slo.p95_latency_ms, "<="),
+        "analysed_ratio": (s["analysed_ratio"], slo.min_analysed_ratio, ">="),
+        "drop_rate": (s["drop_rate"], slo.max_drop_rate, "<="),
+        "memory_gb": (s["peak_memory_gb"], slo.max_memory_gb, "<="),
+    }
+    failed = []
+    for name, (value, bound, op) in checks.items():
+        ok = value is not None and (value <= bound if op == "<=" else value >= bound)
+        if not ok:
+            failed.append(f"{name} {value} (needs {op} {bound})")
+    if s["interrupted"]:
+        failed.append("interrupted")
+    return {"pass": not failed, "failed": failed}

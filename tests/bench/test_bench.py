@@ -1,0 +1,207 @@
+"""The live-load harness against real exports of the tiny project: recorded clips replayed
+live, real RTSP from our GStreamer server (with an outage), the naive baseline, a corrupt clip,
+the sweep, and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ambon_cv.bench.harness import run_load
+from ambon_cv.bench.profiles import StreamProfile, stream_profiles
+from ambon_cv.bench.stage import _config, bench, camera_clips, sweep
+from ambon_cv.bench.streams import StreamSource
+from ambon_cv.bench.summary import summarise
+from ambon_cv.config import ConfigError, load_params
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bench_project(project, trained):
+    """The tiny trained project with its exports and a params.yaml sized for tests."""
+    from ambon_cv.export.stage import export
+
+    root = project[0]
+    if not (root / "exports" / "int8_openvino_model").is_dir():
+        export(trained, root, progress=False)
+    shutil.copy2(REPO / "params.yaml", root / "params.yaml")
+    shutil.copy2(REPO / "data" / "cameras.yaml", root / "data" / "cameras.yaml")
+    params = load_params(
+        root / "params.yaml",
+        {
+            "bench.imgsz": 64,
+            "bench.warmup_s": 1.5,
+            "bench.duration_s": 4,
+            "bench.streams": 6,
+            "bench.sweep.streams": [3],
+            "bench.sweep.baseline_streams": [3],
+            "bench.sweep.duration_s": 3,
+        },
+    )
+    return root, params
+
+
+def test_a_run_from_clips_meets_its_targets_and_reports(bench_project, registry):
+    root, params = bench_project
+    s = bench(params, registry, root, progress=False)
+    assert s["streams"] == 6 and not s["interrupted"]
+    assert s["analysed_ratio"] >= 0.9 and s["drop_rate"] <= 0.1, s
+    assert 0 < s["latency_ms"]["p50"] <= s["latency_ms"]["p95"] <= s["latency_ms"]["p99"]
+    assert all(v is not None and v >= 0 for v in s["stage_ms"].values())
+    assert s["cpu_percent"] > 0 and 0 < s["peak_memory_gb"] < 3
+    assert s["stream_errors"] == 0 and s["reconnects"] == 0
+    hot = next(p for p in s["per_stream"] if p["decode"] == "all")
+    assert hot["target_fps"] == 5.0 and hot["analysed_fps"] > 4
+    run = json.loads((root / "reports" / "bench" / "run.json").read_text())
+    assert run["slo"] == s["slo"] and "latencies_ms" not in run
+    assert "| stream |" in (root / "reports" / "bench" / "run.md").read_text()
+
+
+def test_a_corrupt_clip_is_reported_and_the_others_go_on(bench_project, registry, tmp_path):
+    root, params = bench_project
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4000))
+    good = next(iter(camera_clips(root).values()))[0]
+    profiles = [
+        StreamProfile(f"s{k}", "pemkot-02", "sub", "all", 5.0, ("fight",)) for k in range(3)
+    ]
+    sources = [StreamSource("clip", str(bad)), StreamSource("clip", str(good)),
+               StreamSource("clip", str(good))]  # fmt: skip
+    result = run_load(profiles, sources, _config(params, str(root / "exports/model.onnx")), 1, 3)
+    s = summarise(result, params.bench.slo)
+    broken, *others = s["per_stream"]
+    assert broken["errors"] >= 1 and "broken.mp4" in broken["last_error"]
+    assert broken["analysed_fps"] == 0
+    assert all(p["ratio"] >= 0.9 and p["errors"] == 0 for p in others), others
+
+
+@pytest.mark.slow
+def test_rtsp_outage_reconnects_with_backoff_and_spares_other_streams(bench_project, registry):
+    from ambon_cv.bench.rtsp import RtspServer
+
+    root, params = bench_project
+    clip = next(iter(camera_clips(root).values()))[0]
+    profiles = [StreamProfile("live", "pemkot-02", "sub", "all", 5.0, ("fight",)),
+                StreamProfile("recorded", "pemkot-04", "sub", "all", 5.0, ("fight",))]  # fmt: skip
+    with RtspServer({"live": clip}, 40, root / ".cache" / "rtsp") as server:
+        sources = [StreamSource("rtsp", server.url("live")), StreamSource("clip", str(clip))]
+
+        def outage():
+            time.sleep(3.5)
+            server.stop()
+            time.sleep(3)
+            server.start()
+
+        t = threading.Thread(target=outage)
+        t.start()
+        config = _config(params, str(root / "exports/int8_openvino_model"))
+        result = run_load(profiles, sources, config, warmup_s=1.5, duration_s=12)
+        t.join()
+    s = summarise(result, params.bench.slo)
+    live, recorded = s["per_stream"]
+    assert live["reconnects"] >= 1 and live["errors"] >= 1 and live["last_error"]
+    assert live["dropped"] > 0  # the outage's slots were missed, and counted
+    restart = max(r[1] for r in result.records if r[0] == 0) - 2
+    assert any(r[0] == 0 and r[1] > restart for r in result.records), "no frames after restart"
+    assert recorded["ratio"] >= 0.9 and recorded["errors"] == 0
+
+
+@pytest.mark.slow
+def test_real_rtsp_mode_through_the_stage(bench_project, registry):
+    root, params = bench_project
+    # an RTSP session takes about a second to open and the shared media starts on first play
+    params = params.model_copy(update={"bench": params.bench.model_copy(update={"warmup_s": 4})})
+    s = bench(params, registry, root, streams=3, source="rtsp", duration_s=6, progress=False)
+    assert s["source"] == "rtsp" and s["analysed_ratio"] >= 0.85, s
+    assert s["stream_errors"] == 0
+
+
+@pytest.mark.slow
+def test_the_sweep_compares_with_the_naive_baseline(bench_project, registry):
+    root, params = bench_project
+    o = sweep(params, registry, root, progress=False)
+    assert o["verdict"]["streams"] == 6 and isinstance(o["verdict"]["pass"], bool)
+    assert {p["streams"] for p in o["points"]["pipeline"]} == {3, 6}
+    (naive,) = o["points"]["naive"]
+    assert naive["mode"] == "naive" and naive["analysed_fps"] > 0
+    assert o["max_streams"]["pipeline"] >= 3
+    for p in o["points"]["pipeline"]:
+        assert p["bound"]["analysed_fps"] > 0 and p["efficiency"] > 0
+    costs = o["costs_alone"]
+    assert costs["decode_cpu_s_per_video_s"]["keyframes"] < costs["decode_cpu_s_per_video_s"]["all"]
+    saved = json.loads((root / "reports" / "bench.json").read_text())
+    assert saved["max_streams"] == o["max_streams"]
+    for png in ("sweep.png", "latency_cdf.png"):
+        assert (root / "reports" / "bench" / png).stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_ctrl_c_writes_the_partial_report(bench_project):
+    root, _ = bench_project
+    report = root / "reports" / "bench" / "run.json"
+    report.unlink(missing_ok=True)
+    env = dict(os.environ, AMBON_ROOT=str(root))
+    ambon = str(Path(sys.executable).with_name("ambon"))
+    command = [ambon, "bench", "--streams", "3", "--duration", "60", "-S", "bench.imgsz=64"]
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    time.sleep(12)  # start-up, model load and the 1.5 s warm-up: measuring has begun
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    saved = json.loads(report.read_text())
+    assert saved["interrupted"] is True and saved["slo"]["pass"] is False
+    assert "interrupted" in saved["slo"]["failed"]
+
+
+def test_camera_urls_need_their_credentials(bench_project, registry, monkeypatch):
+    from ambon_cv.bench.stage import sources_for
+
+    root, _ = bench_project
+    for var in ("AMBON_PEMKOT_USER", "AMBON_PEMKOT_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    with (
+        pytest.raises(ConfigError, match="AMBON_PEMKOT_USER"),
+        sources_for(stream_profiles(registry, 2), "cameras", registry, root, 5),
+    ):
+        pass
+
+
+@pytest.mark.slow
+def test_triton_serves_the_export_and_the_harness_drives_it(bench_project, registry):
+    import numpy as np
+    import onnxruntime as ort
+
+    from ambon_cv.bench import serve
+    from ambon_cv.inference.backends import open_backend
+
+    root, params = bench_project
+    venv = root / ".venv-triton"
+    if not venv.exists():
+        venv.symlink_to(REPO / ".venv-triton")
+    info = serve.start(root, "ambon-detector")
+    try:
+        assert serve.status(root)["grpc_port"] == info["grpc_port"]
+        backend = open_backend(info["url"], names=params.curate.classes, imgsz=64)
+        x = np.random.default_rng(1).random((5, 3, 64, 64), np.float32)
+        onnx = ort.InferenceSession(str(root / "exports/triton/ambon-detector/1/model.onnx"))
+        assert np.allclose(backend.infer(x), onnx.run(None, {"images": x})[0], atol=1e-4)
+        s = bench(
+            params, registry, root, streams=3, model=info["url"], duration_s=3, progress=False
+        )
+        assert s["analysed_ratio"] >= 0.85 and s["model"] == info["url"], s
+    finally:
+        assert serve.stop(root)
+    assert serve.status(root) is None
+    shutil.rmtree(root / ".cache" / "triton", ignore_errors=True)
