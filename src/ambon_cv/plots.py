@@ -1,0 +1,237 @@
+"""The pictures the notebooks show: cameras on a map, frames with their boxes, incident
+timelines, learning curves, the worst mistakes, capacity and latency. Each takes plain data
+(the registry, a frames table, a report) and returns a matplotlib Figure, so a notebook cell
+is one call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ambon_cv.config import CameraRegistry
+from ambon_cv.detections import CLASSES, Detections
+
+
+def _plt():
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("module://matplotlib_inline.backend_inline",):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def camera_map(registry: CameraRegistry):
+    """The cameras at their coordinates: colour by owner, a ring on the fight hot spots."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 6))
+    for owner, colour in (("pemkot", "tab:blue"), ("polda", "tab:orange")):
+        cams = [c for c in registry.cameras if c.owner == owner]
+        ax.scatter([c.location.lon for c in cams], [c.location.lat for c in cams], s=30,
+                   color=colour, label=cams[0].owner_name if cams else owner)  # fmt: skip
+    hot = [c for c in registry.cameras if c.analytic("fight")]
+    ax.scatter([c.location.lon for c in hot], [c.location.lat for c in hot], s=160,
+               facecolors="none", edgecolors="tab:red", label="fight hot spot")  # fmt: skip
+    for c in registry.cameras:
+        ax.annotate(c.id.split("-")[1], (c.location.lon, c.location.lat), fontsize=6,
+                    xytext=(3, 3), textcoords="offset points")  # fmt: skip
+    ax.set_xlabel("longitude")
+    ax.set_ylabel("latitude")
+    ax.set_aspect("equal")
+    ax.legend(fontsize=8)
+    ax.set_title(f"{len(registry.cameras)} cameras of the Ambon command center")
+    fig.tight_layout()
+    return fig
+
+
+def draw_detections(image: np.ndarray, detections: Detections) -> np.ndarray:
+    """`image` (BGR) with boxes and class names drawn by supervision's annotators."""
+    import supervision as sv
+
+    sv_det = sv.Detections(
+        xyxy=detections.xyxy.astype(float),
+        class_id=detections.class_id,
+        confidence=detections.confidence,
+    )
+    labels = [
+        f"{CLASSES[c]} {s:.2f}" if s < 1 else CLASSES[c]
+        for c, s in zip(detections.class_id, detections.confidence, strict=True)
+    ]
+    out = sv.BoxAnnotator(thickness=2).annotate(image.copy(), sv_det)
+    return sv.LabelAnnotator(text_scale=0.4, text_padding=2).annotate(out, sv_det, labels=labels)
+
+
+def frames_with_truth(frames: pd.DataFrame, root: Path, per_camera: int = 1, cameras: int = 6):
+    """A grid of sampled frames, ground-truth boxes drawn, a row per camera."""
+    import cv2
+
+    plt = _plt()
+    chosen = [c for c in frames["camera"].drop_duplicates()][:cameras]
+    fig, axes = plt.subplots(
+        len(chosen), per_camera, figsize=(4 * per_camera, 2.4 * len(chosen)), squeeze=False
+    )
+    for row, camera in enumerate(chosen):
+        sub = frames[frames["camera"] == camera]
+        with_boxes = sub[sub["classes"].map(len) > 0]
+        pick = (with_boxes if len(with_boxes) else sub).head(per_camera)
+        for col in range(per_camera):
+            ax = axes[row][col]
+            ax.axis("off")
+            if col >= len(pick):
+                continue
+            f = pick.iloc[col]
+            image = cv2.imread(str(root / f["path"]))
+            truth = Detections.from_columns(f["boxes"], f["classes"])
+            ax.imshow(cv2.cvtColor(draw_detections(image, truth), cv2.COLOR_BGR2RGB))
+            ax.set_title(f"{camera} {f['timestamp']} ({f['time_of_day']})", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def incident_timeline(incidents: pd.DataFrame, clips: int = 20):
+    """Incidents per clip as bars over the clip's seconds."""
+    plt = _plt()
+    names = list(incidents["clip"].drop_duplicates())[:clips]
+    colours = {"fight": "tab:red", "garbage_dump": "tab:olive", "overflow": "tab:purple"}
+    fig, ax = plt.subplots(figsize=(9, 0.3 * len(names) + 1.5))
+    for _, r in incidents[incidents["clip"].isin(names)].iterrows():
+        start = max(float(r["start_s"]), 0.0)
+        ax.barh(names.index(r["clip"]), float(r["end_s"]) - start, left=start, height=0.6,
+                color=colours.get(r["kind"], "grey"), alpha=0.6)  # fmt: skip
+    ax.set_yticks(range(len(names)), names, fontsize=6)
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color=c, alpha=0.6, label=k) for k, c in colours.items()], fontsize=7)
+    ax.set_xlabel("seconds into the clip")
+    ax.set_title("Incidents in the footage (ground truth)")
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(root: Path):
+    """DVCLive's per-epoch curves of the last training run (dvclive/train)."""
+    plt = _plt()
+    folder = root / "dvclive" / "train" / "plots" / "metrics"
+    files = sorted(folder.rglob("*.tsv"))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for f in files:
+        table = pd.read_csv(f, sep="\t")
+        name = f"{f.parent.name}/{f.stem}"
+        ax = axes[0] if "loss" in f.stem else axes[1]
+        ax.plot(table["step"], table[f.stem], marker="o", label=name)
+    axes[0].set_title("losses")
+    axes[1].set_title("val metrics")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def breakdown(evaluation: dict):
+    """mAP50 per camera and per time of day, from reports/evaluate.json."""
+    plt = _plt()
+    by = evaluation.get("frame", {}).get("fiftyone", {}).get("by", {})
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.5), gridspec_kw={"width_ratios": [3, 1]})
+    for ax, field in zip(axes, ("camera", "time_of_day"), strict=True):
+        groups = by.get(field, {})
+        keys = sorted(groups)
+        ax.bar(range(len(keys)), [groups[k]["mAP50"] for k in keys], color="tab:blue")
+        ax.set_xticks(range(len(keys)), keys, rotation=90, fontsize=6)
+        ax.set_title(f"mAP50 by {field}")
+        ax.set_ylim(0, 1)
+    fig.tight_layout()
+    return fig
+
+
+def worst_mistakes(dataset, n: int = 6):
+    """The val frames the model gets most wrong (FiftyOne's mistakenness), predictions drawn."""
+    import cv2
+    from fiftyone import ViewField as F
+
+    plt = _plt()
+    if not dataset.has_sample_field("mistakenness"):
+        raise ValueError("no mistakenness on the dataset: run the evaluate stage first")
+    view = dataset.match(F("mistakenness") > 0).sort_by("mistakenness", reverse=True).limit(n)
+    rows = max(1, (len(view) + 2) // 3)
+    fig, axes = plt.subplots(rows, 3, figsize=(12, 2.8 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, sample in zip(axes.ravel(), view, strict=False):
+        image = cv2.imread(sample.filepath)
+        h, w = image.shape[:2]
+        preds = sample["predictions"].detections if sample["predictions"] else []
+        boxes = [p.bounding_box for p in preds]
+        d = Detections(
+            xyxy=np.array(
+                [[x * w, y * h, (x + bw) * w, (y + bh) * h] for x, y, bw, bh in boxes], np.float32
+            ).reshape(-1, 4),
+            class_id=np.array([CLASSES.index(p.label) for p in preds], np.int64),
+            confidence=np.array([p.confidence for p in preds], np.float32),
+        )
+        ax.imshow(cv2.cvtColor(draw_detections(image, d), cv2.COLOR_BGR2RGB))
+        ax.set_title(f"{sample['camera']} mistakenness {sample['mistakenness']:.2f}", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def capacity(sweep: dict):
+    """Analysed frames/s and p95 latency against streams, pipeline and naive baseline."""
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    for mode, points in sweep["points"].items():
+        if not points:
+            continue
+        n = [p["streams"] for p in points]
+        a1.plot(n, [p["analysed_fps"] for p in points], "o-", label=mode)
+        a2.plot(n, [p["latency_ms"]["p95"] or np.nan for p in points], "o-", label=mode)
+    for ax in (a1, a2):
+        ax.axvline(sweep["verdict"]["streams"], color="tab:red", ls="--", lw=1)
+        ax.set_xlabel("streams")
+        ax.legend()
+    a1.set_ylabel("analysed frames / s")
+    a2.set_ylabel("p95 latency (ms)")
+    a2.set_yscale("log")
+    fig.tight_layout()
+    return fig
+
+
+def formats(export_report: dict):
+    """Throughput per exported format and batch, from reports/export.json."""
+    plt = _plt()
+    speed = export_report["speed"]
+    names = list(speed)
+    batches = sorted({int(b) for cells in speed.values() for b in cells})
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    width = 0.8 / max(1, len(batches))
+    for i, b in enumerate(batches):
+        ax.bar(np.arange(len(names)) + i * width,
+               [speed[n].get(str(b), {}).get("images_per_s", 0) for n in names], width,
+               label=f"batch {b}")  # fmt: skip
+    ax.set_xticks(np.arange(len(names)) + width * (len(batches) - 1) / 2, names, rotation=15)
+    ax.set_ylabel("images / s")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def dataset_overview(dataset):
+    """A FiftyOne dataset at a glance: frames per split and source, boxes per class."""
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.5))
+    table = pd.DataFrame({"split": dataset.values("split"), "source": dataset.values("dataset_tag")})
+    counts = table.groupby(["split", "source"]).size().unstack(fill_value=0)
+    bottom = np.zeros(len(counts))
+    for source in counts.columns:
+        a1.bar(counts.index, counts[source], bottom=bottom, label=source)
+        bottom += counts[source].to_numpy()
+    a1.set_title("frames per split and source")
+    a1.legend(fontsize=7)
+    labels = pd.Series(dataset.count_values("ground_truth.detections.label")).sort_values()
+    a2.barh(labels.index, labels.to_numpy(), color="tab:green")
+    a2.set_title("boxes per class")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,149 @@
+"""The end of `make run`: a one-screen summary of what the pipeline found, and
+reports/index.md linking every report and plot."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+TIMES = ".cache/stage-times.json"
+
+
+def record_stage_time(root: Path, stage: str, seconds: float) -> None:
+    """Remember how long the last run of `stage` took (shown by the summary)."""
+    path = root / TIMES
+    try:
+        times = json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:
+        times = {}
+    times[stage] = {"seconds": round(seconds, 1), "at": time.strftime("%Y-%m-%d %H:%M:%S")}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(times, indent=1))
+
+
+def _load(root: Path, name: str) -> dict:
+    path = root / "reports" / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _f(v, digits: int = 3) -> str:
+    return "n/a" if v is None else (f"{v:.{digits}f}" if isinstance(v, float) else str(v))
+
+
+def summary_lines(root: Path) -> list[str]:
+    curate, train = _load(root, "curate"), _load(root, "train")
+    ev, ex, bench = _load(root, "evaluate"), _load(root, "export"), _load(root, "bench")
+    lines = ["ambon-cv: what this run found", ""]
+    if curate:
+        lines.append(
+            f"data      {curate.get('samples', 'n/a')} curated frames; splits "
+            f"{curate.get('per_split', {})}"
+        )
+    if train:
+        m = {k.split("/")[-1]: v for k, v in train.items() if "mAP" in k}
+        lines.append(
+            f"train     {train.get('epochs', 'n/a')} epochs; "
+            + ", ".join(f"{k} {_f(v)}" for k, v in m.items())
+        )
+    if ev:
+        f = ev.get("frame", {})
+        lines.append(
+            f"frames    val mAP50 {_f(f.get('mAP50'))} ("
+            + ", ".join(f"{c} {_f(v.get('mAP50'), 2)}" for c, v in f.get("per_class", {}).items())
+            + ")"
+        )
+        for kind, e in ev.get("event", {}).items():
+            lines.append(
+                f"alerts    {kind}: incident recall {_f(e.get('incident_recall'), 2)}, "
+                f"{_f(e.get('false_alerts_per_camera_hour'), 1)} false alerts/camera-hour"
+            )
+        real = ev.get("real", {})
+        if "garbage" in real:
+            lines.append(f"real      street garbage mAP50 {_f(real['garbage'].get('mAP50'))}")
+        if "fights" in real:
+            r = real["fights"]
+            lines.append(
+                f"real      fight clips accuracy {_f(r.get('accuracy'), 2)}, "
+                f"ROC-AUC {_f(r.get('roc_auc'), 2)}"
+            )
+    if ex:
+        lines.append(
+            "export    "
+            + ", ".join(f"{k} {v['status']}" for k, v in ex.get("formats", {}).items())
+            + f"; OpenVINO INT8 {_f(ex.get('openvino_int8_x_pytorch'), 2)}x PyTorch"
+        )
+    if bench:
+        v = bench["verdict"]
+        lines.append(
+            f"bench     {v['streams']} streams {'PASS' if v['pass'] else 'FAIL'}; holds "
+            f"{bench['max_streams']['pipeline']} streams (naive {bench['max_streams']['naive']}, "
+            f"{_f(bench.get('x_naive'), 1)}x); efficiency {_f(bench.get('efficiency'), 2)}"
+        )
+    times_file = root / TIMES
+    if times_file.exists():
+        times = json.loads(times_file.read_text())
+        lines += [
+            "",
+            "last run of each stage: "
+            + ", ".join(f"{k} {v['seconds']:.0f} s" for k, v in times.items()),
+        ]
+    lines += ["", "every report and plot: reports/index.md; notebooks: make lab"]
+    return lines
+
+
+def write_index(root: Path) -> Path:
+    """reports/index.md: every report and plot, a line saying what each shows."""
+    reports = root / "reports"
+    sections = [
+        ("Curation", ["curate.md"], "the dataset: sources, splits, duplicates, leaks"),
+        (
+            "Evaluation",
+            ["evaluate.md", "evaluate/"],
+            "frame, event (alerts) and real-footage metrics",
+        ),
+        (
+            "Export",
+            ["export.md", "export/", "../exports/model-card.md"],
+            "formats, parity, speed; the model card",
+        ),
+        (
+            "Live load",
+            ["bench.md", "bench/"],
+            "capacity sweep, latency, the verdict for 55 streams",
+        ),
+    ]
+    lines = [
+        "# ambon-cv reports",
+        "",
+        "Written by `make run` (`ambon summary`).",
+        "",
+        "```",
+        *summary_lines(root),
+        "```",
+        "",
+    ]
+    for title, items, what in sections:
+        lines += [f"## {title}", "", what + ".", ""]
+        for item in items:
+            path = (reports / item).resolve()
+            if item.endswith("/"):
+                for png in sorted(path.glob("*.png")) if path.is_dir() else []:
+                    rel = png.relative_to(reports.resolve())
+                    lines.append(f"- [{rel}]({rel})")
+            elif path.exists():
+                lines.append(f"- [{item}]({item})")
+        lines.append("")
+    lines += [
+        "## Notebooks",
+        "",
+        *[
+            f"- [{p.name}](../notebooks/{p.name})"
+            for p in sorted((root / "notebooks").glob("*.ipynb"))
+        ],
+        "",
+    ]
+    out = reports / "index.md"
+    reports.mkdir(exist_ok=True)
+    out.write_text("\n".join(lines))
+    return out
