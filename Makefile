@@ -5,11 +5,12 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test test-fast lint lock clean help
+.PHONY: setup run test test-fast lint lock clean help lab
 
 help:
 	@echo "make run     set up, then run the pipeline (dvc repro) on the built-in synthetic city"
 	@echo "make test    set up, then run the test suite"
+	@echo "make lab     JupyterLab on 127.0.0.1 with the project's kernel (notebooks/)"
 	@echo "make setup   build .venv, .venv-labelstudio and .venv-triton from requirements/*.lock (idempotent)"
 	@echo "make lint    ruff over src/ and tests/"
 	@echo "make lock    re-freeze requirements/*.lock from the current environments"
@@ -20,6 +21,11 @@ setup:
 run: setup
 	$(BIN)/ambon cameras --check
 	$(BIN)/dvc repro
+	$(BIN)/ambon summary
+
+lab: setup
+	$(BIN)/python -m ipykernel install --sys-prefix --name ambon-cv --display-name "Python 3 (ambon-cv)" >/dev/null
+	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir notebooks
 
 test: setup
 	bash scripts/test.sh

@@ -227,6 +227,9 @@ def project(tmp_path_factory, registry, tiny_cfg):
     del os.environ["AMBON_DB_PORT"]
 
 
+_REPO = Path(__file__).resolve().parents[1]
+
+
 def params_for(project, tiny_cfg):
     """Params for the tiny trained project: 64 px, the CPU, one event camera."""
     from ambon_cv.config import (
@@ -277,6 +280,48 @@ def trained(project, registry, tiny_cfg):
     curate(params.curate, frames, registry, root, progress=False)
     train(TrainParams(epochs=1, imgsz=64, batch=8, workers=0, cache=False, device="cpu"), root)
     return params
+
+
+@pytest.fixture(scope="session")
+def bench_project(project, trained):
+    """The tiny trained project with its exports and a params.yaml sized for tests."""
+    import shutil
+
+    from ambon_cv.config import load_params
+    from ambon_cv.export.stage import export
+
+    root = project[0]
+    if not (root / "exports" / "int8_openvino_model").is_dir():
+        export(trained, root, progress=False)
+    shutil.copy2(_REPO / "params.yaml", root / "params.yaml")
+    shutil.copy2(_REPO / "data" / "cameras.yaml", root / "data" / "cameras.yaml")
+    params = load_params(
+        root / "params.yaml",
+        {
+            "bench.imgsz": 64,
+            "bench.warmup_s": 1.5,
+            "bench.duration_s": 4,
+            "bench.streams": 6,
+            "bench.sweep.streams": [3],
+            "bench.sweep.baseline_streams": [3],
+            "bench.sweep.duration_s": 3,
+        },
+    )
+    return root, params
+
+
+@pytest.fixture(scope="session")
+def reported_project(bench_project, trained, registry):
+    """The bench project with every stage's report: evaluate, export, a small bench sweep."""
+    from ambon_cv.bench.stage import sweep
+    from ambon_cv.evaluate.stage import evaluate
+
+    root, params = bench_project
+    if not (root / "reports" / "evaluate.json").exists():
+        evaluate(trained, registry, root, progress=False)
+    if not (root / "reports" / "bench.json").exists():
+        sweep(params, registry, root, progress=False)
+    return root, params
 
 
 def params(real, name: str, **kw):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from ambon_cv.config import ConfigError, load_cameras, load_params, parse_overri
 from ambon_cv.errors import AmbonError
 
 Handler = Callable[[argparse.Namespace], int]
+STAGES = ("footage", "frames", "curate", "train", "evaluate", "export", "bench")
 
 
 def _add_overrides(parser: argparse.ArgumentParser) -> None:
@@ -364,6 +366,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- ambon summary -------------------------------------------------------------------------------
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from ambon_cv.paths import project_root
+    from ambon_cv.summary import summary_lines, write_index
+
+    root = project_root()
+    index = write_index(root)
+    print("\n".join(summary_lines(root)))
+    print(f"(written to {index.relative_to(root)})")
+    return 0
+
+
 # --- the parser ----------------------------------------------------------------------------------
 
 
@@ -571,6 +587,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overrides(p)
     p.set_defaults(handler=_cmd_serve)
 
+    p = sub.add_parser(
+        "summary",
+        help="one screen on what the pipeline found; writes reports/index.md (end of make run)",
+    )
+    p.set_defaults(handler=_cmd_summary, overrides=[])
+
     return parser
 
 
@@ -578,8 +600,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    started = time.perf_counter()
     try:
-        return handler(args)
+        code = handler(args)
+        if code == 0 and args.command in STAGES:
+            from ambon_cv.paths import project_root
+            from ambon_cv.summary import record_stage_time
+
+            record_stage_time(project_root(), args.command, time.perf_counter() - started)
+        return code
     except ConfigError as err:
         print(f"ambon {args.command}: configuration error: {err}", file=sys.stderr)
         return 2

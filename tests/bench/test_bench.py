@@ -21,34 +21,9 @@ from ambon_cv.bench.profiles import StreamProfile, stream_profiles
 from ambon_cv.bench.stage import _config, bench, camera_clips, sweep
 from ambon_cv.bench.streams import StreamSource
 from ambon_cv.bench.summary import summarise
-from ambon_cv.config import ConfigError, load_params
+from ambon_cv.config import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def bench_project(project, trained):
-    """The tiny trained project with its exports and a params.yaml sized for tests."""
-    from ambon_cv.export.stage import export
-
-    root = project[0]
-    if not (root / "exports" / "int8_openvino_model").is_dir():
-        export(trained, root, progress=False)
-    shutil.copy2(REPO / "params.yaml", root / "params.yaml")
-    shutil.copy2(REPO / "data" / "cameras.yaml", root / "data" / "cameras.yaml")
-    params = load_params(
-        root / "params.yaml",
-        {
-            "bench.imgsz": 64,
-            "bench.warmup_s": 1.5,
-            "bench.duration_s": 4,
-            "bench.streams": 6,
-            "bench.sweep.streams": [3],
-            "bench.sweep.baseline_streams": [3],
-            "bench.sweep.duration_s": 3,
-        },
-    )
-    return root, params
 
 
 def test_a_run_from_clips_meets_its_targets_and_reports(bench_project, registry):

@@ -26,6 +26,8 @@ def decode_cost(clip: Path, mode: str, max_frames: int = 400) -> float:
 
     with av.open(str(clip)) as container:
         stream = container.streams.video[0]
+        stream.codec_context.thread_count = 1  # as the readers decode
+        stream.codec_context.thread_type = "NONE"
         if mode == "keyframes":
             stream.codec_context.skip_frame = "NONKEY"
         t = time.process_time()

@@ -61,8 +61,8 @@ def camera_clips(root: Path) -> dict[str, list[Path]]:
     if not manifest.exists():
         raise BenchError(f"no footage manifest at {manifest}: run dvc repro footage")
     table = pd.read_parquet(manifest)
-    if "usable" in table:
-        table = table[table["usable"]]
+    if "status" in table:
+        table = table[table["status"] == "ok"]  # the pull stage's verdict on each clip
     clips: dict[str, list[Path]] = {}
     for camera, path in zip(table["camera"], table["path"], strict=True):
         clips.setdefault(camera, []).append(under_root(path, root))

@@ -117,6 +117,10 @@ class Reader:
         )
         try:
             stream = container.streams.video[0]
+            # one decoding thread per stream: hundreds of streams already keep every core busy,
+            # and ffmpeg's own frame threads would only add idle threads and switches
+            stream.codec_context.thread_count = 1
+            stream.codec_context.thread_type = "NONE"
             if self.profile.decode == "keyframes":
                 stream.codec_context.skip_frame = "NONKEY"
             self.stats.connected = True
