@@ -12,8 +12,10 @@ files, so the run is prepared here and carried there:
   2. there: pip install --no-deps --target /tmp/site .device/whl/*.whl; PYTHONPATH=/tmp/site
             python3 scripts/gpu_train_budget.py train 0.055 yolo11s.yaml
 
-`train HOURS MODEL` trains MODEL (a .yaml: from scratch, nothing downloaded) on each set for
-HOURS of GPU time at 320 px, validates best.pt on the val split and writes $OUT/<set>.json.
+`train HOURS MODEL [IMGSZ]` trains MODEL (a .yaml: from scratch, nothing downloaded) on each
+prepared set for HOURS of GPU time at IMGSZ px (320), validates best.pt on the val split and
+writes $OUT/<set>.json and $OUT/<set>.pt. `AMBON_GPU_SETS=curated` prepares the whole curated
+export (the train stage's data) instead of the street-garbage and synthetic subsets.
 """
 
 from __future__ import annotations
@@ -54,8 +56,16 @@ def prepare(width: int = 320) -> None:
             lambda p: p.name.startswith(("pemkot-", "polda-")),
             ["garbage", "garbage_bin", "overflow", "fight", "person"],
         ),
+        "curated": (  # everything the train stage sees: the pipeline's own model, on a GPU
+            Path("data/curated/yolo"),
+            lambda p: True,
+            ["garbage", "garbage_bin", "overflow", "fight", "person"],
+        ),
     }
+    wanted = os.environ.get("AMBON_GPU_SETS", "garbage,synthetic").split(",")
     for name, (src, keep, names) in sets.items():
+        if name not in wanted:
+            continue
         for split in ("train", "val"):
             for img in sorted((src / "images" / split).glob("*.jpg")):
                 if keep(img):
@@ -63,7 +73,7 @@ def prepare(width: int = 320) -> None:
         (DATA / name / "names.txt").write_text("\n".join(names) + "\n")
 
 
-def train(hours: float, model: str) -> None:
+def train(hours: float, model: str, imgsz: int = 320) -> None:
     out = Path(os.environ.get("OUT", "/tmp/out"))
     os.environ.update(YOLO_OFFLINE="1", YOLO_AUTOINSTALL="0", YOLO_CONFIG_DIR="/tmp/ycfg")
     import matplotlib
@@ -78,7 +88,7 @@ def train(hours: float, model: str) -> None:
 
     # polars (results history in checkpoints) is not on the GPU machine and not needed here
     BaseTrainer.read_results_csv = lambda self: {}
-    for name in ("garbage", "synthetic"):
+    for name in sorted(p.name for p in DATA.iterdir() if p.is_dir()):
         root = DATA / name
         names = root.joinpath("names.txt").read_text().split()
         data = Path(f"/tmp/{name}.yaml")
@@ -95,7 +105,7 @@ def train(hours: float, model: str) -> None:
         start = time.time()
         YOLO(model).train(
             data=str(data),
-            imgsz=320,
+            imgsz=imgsz,
             epochs=400,
             time=hours,
             batch=64,
@@ -115,12 +125,14 @@ def train(hours: float, model: str) -> None:
         run = Path("/tmp/runs") / name
         epochs = max(0, len((run / "results.csv").read_text().splitlines()) - 1)
         r = YOLO(str(run / "weights" / "best.pt")).val(
-            data=str(data), imgsz=320, device=0, plots=False, verbose=False
+            data=str(data), imgsz=imgsz, device=0, plots=False, verbose=False
         )
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(run / "weights" / "best.pt", out / f"{name}.pt")  # brought back to evaluate
         result = {
             "run": name,
             "model": model,
-            "imgsz": 320,
+            "imgsz": imgsz,
             "train_minutes": round(minutes, 2),
             "epochs": epochs,
             "mAP50": float(r.box.map50),
@@ -142,4 +154,5 @@ if __name__ == "__main__":
         train(
             float(sys.argv[2]) if len(sys.argv) > 2 else 0.05,
             sys.argv[3] if len(sys.argv) > 3 else "yolo11s.yaml",
+            int(sys.argv[4]) if len(sys.argv) > 4 else 320,
         )

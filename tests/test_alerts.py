@@ -82,3 +82,20 @@ def test_incident_matching():
     assert m.false_alerts_per_camera_hour == 2.0
     assert m.time_to_alert(50) == pytest.approx(2.2 - 1.5)
     assert set(m.as_dict()) >= {"incident_recall", "time_to_alert_p95_s"}
+
+
+def test_an_open_merged_alert_covers_the_next_incident_on_its_camera():
+    rules = AlertRules(fight_k=2, fight_n=3, cooldown_s=60, merge_s=10)
+    engine = AlertEngine(rules)
+    # a fight 0-4 s, a pause, a second fight 6-10 s: one alert, its evidence merged to 10 s
+    feed(engine, "cam", [det(FIGHT)] * 20 + [NOTHING] * 10 + [det(FIGHT)] * 20)
+    incidents = [
+        {"camera": "cam", "kind": "fight", "start_s": 0.0, "end_s": 4.0},
+        {"camera": "cam", "kind": "fight", "start_s": 6.0, "end_s": 10.0},
+        {"camera": "cam", "kind": "fight", "start_s": 30.0, "end_s": 35.0},  # nothing open
+    ]
+    m = match_alerts(engine.alerts, incidents, camera_hours=1, kind="fight")
+    assert len(engine.alerts) == 1 and engine.alerts[0].last_seen_s >= 6.0
+    assert (m.detected, m.covered) == (1, 1)
+    assert m.incident_recall == pytest.approx(1 / 3)
+    assert m.incident_recall_with_open_alerts == pytest.approx(2 / 3)

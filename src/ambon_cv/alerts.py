@@ -170,10 +170,18 @@ class EventMetrics:
     false_alerts: int
     camera_hours: float
     time_to_alert_s: list[float]
+    covered: int = 0  # not raised during, but inside an open (merged) alert's evidence span
 
     @property
     def incident_recall(self) -> float:
         return self.detected / self.incidents if self.incidents else float("nan")
+
+    @property
+    def incident_recall_with_open_alerts(self) -> float:
+        """Counting too the incidents an operator already had an open alert for: the same
+        camera's alert, merged, whose evidence ran on into the incident."""
+        n = self.detected + self.covered
+        return n / self.incidents if self.incidents else float("nan")
 
     @property
     def alert_precision(self) -> float:
@@ -193,6 +201,7 @@ class EventMetrics:
             "incidents": self.incidents,
             "alerts": self.alerts,
             "incident_recall": self.incident_recall,
+            "incident_recall_with_open_alerts": self.incident_recall_with_open_alerts,
             "alert_precision": self.alert_precision,
             "false_alerts_per_camera_hour": self.false_alerts_per_camera_hour,
             "time_to_alert_median_s": self.time_to_alert(50),
@@ -211,7 +220,9 @@ def match_alerts(
     start_s, end_s, in the same clock as the alerts). An alert is true when it fires during an
     incident of its camera (within `tolerance_s` after its end); an incident is detected when
     at least one true alert falls in it; time to alert counts from the incident's start (or
-    from the start of observation when the incident began before it, start_s < 0).
+    from the start of observation when the incident began before it, start_s < 0). An incident
+    that no alert was raised in, but that an earlier alert of its camera was still open for
+    (its merged evidence, raised_s..last_seen_s, reaches into the incident), is `covered`.
 
     `camera` is the key of one clock: when every clip has its own clock (synthetic clips,
     clip-relative seconds), pass the clip id as both the alerts' and the incidents' camera."""
@@ -235,6 +246,15 @@ def match_alerts(
                 if n not in detected:
                     detected.add(n)
                     delays.append(a.raised_s - max(mine[n]["start_s"], 0.0))
+    covered = {
+        n
+        for n, i in enumerate(mine)
+        if n not in detected
+        and any(
+            a.camera == i["camera"] and a.raised_s <= i["end_s"] and a.last_seen_s >= i["start_s"]
+            for a in ours
+        )
+    }
     return EventMetrics(
         len(mine),
         len(detected),
@@ -243,4 +263,5 @@ def match_alerts(
         len(ours) - true_alerts,
         camera_hours,
         delays,
+        len(covered),
     )

@@ -222,7 +222,9 @@ def dataset_overview(dataset):
     """A FiftyOne dataset at a glance: frames per split and source, boxes per class."""
     plt = _plt()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.5))
-    table = pd.DataFrame({"split": dataset.values("split"), "source": dataset.values("dataset_tag")})
+    table = pd.DataFrame(
+        {"split": dataset.values("split"), "source": dataset.values("dataset_tag")}
+    )
     counts = table.groupby(["split", "source"]).size().unstack(fill_value=0)
     bottom = np.zeros(len(counts))
     for source in counts.columns:

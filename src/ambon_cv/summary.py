@@ -55,7 +55,8 @@ def summary_lines(root: Path) -> list[str]:
         )
         for kind, e in ev.get("event", {}).items():
             lines.append(
-                f"alerts    {kind}: incident recall {_f(e.get('incident_recall'), 2)}, "
+                f"alerts    {kind}: incident recall {_f(e.get('incident_recall'), 2)} "
+                f"({_f(e.get('incident_recall_with_open_alerts'), 2)} with open alerts), "
                 f"{_f(e.get('false_alerts_per_camera_hour'), 1)} false alerts/camera-hour"
             )
         real = ev.get("real", {})

@@ -201,13 +201,14 @@ def _markdown(m: dict) -> str:
         "",
         "## Events (held-out clips)",
         "",
-        "| kind | incidents | alerts | incident recall | alert precision | "
+        "| kind | incidents | alerts | incident recall (with open alerts) | alert precision | "
         "false alerts / camera-hour | time to alert median / p95 (s) |",
         "|---|---|---|---|---|---|---|",
     ]
     for kind, e in m["event"].items():
         lines.append(
-            f"| {kind} | {e['incidents']} | {e['alerts']} | {_fmt(e['incident_recall'])} | "
+            f"| {kind} | {e['incidents']} | {e['alerts']} | {_fmt(e['incident_recall'])} "
+            f"({_fmt(e.get('incident_recall_with_open_alerts'))}) | "
             f"{_fmt(e['alert_precision'])} | {_fmt(e['false_alerts_per_camera_hour'])} | "
             f"{_fmt(e['time_to_alert_median_s'])} / {_fmt(e['time_to_alert_p95_s'])} |"
         )
