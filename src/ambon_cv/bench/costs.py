@@ -33,7 +33,13 @@ def decode_cost(clip: Path, mode: str, max_frames: int = 400) -> float:
         t = time.process_time()
         first = last = None
         n = 0
-        for frame in container.decode(stream):
+        frames = (
+            f
+            for packet in container.demux(stream)
+            if mode != "keyframes" or packet.is_keyframe
+            for f in packet.decode()
+        )
+        for frame in frames:
             ts = float(frame.pts * stream.time_base) if frame.pts is not None else n / 10
             first = ts if first is None else first
             last = ts

@@ -104,6 +104,7 @@ def decode_worker(
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.nice(5)  # inference first when both want a core: readers keep only the newest frame
     halt = threading.Event()
     readers = [Reader(p, s, halt).start() for _, p, s in streams]
     ids = [i for i, _, _ in streams]
@@ -114,6 +115,9 @@ def decode_worker(
     last_stats = 0.0
 
     def send(i: int, frame) -> None:
+        if frames_out.full():  # inference is behind: drop now, before paying to convert
+            counters[i].full += 1
+            return
         t = time.perf_counter()
         fitted, place = fit(frame.image(), imgsz)
         counters[i].convert_s += time.perf_counter() - t

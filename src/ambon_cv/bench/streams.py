@@ -128,9 +128,12 @@ class Reader:
             start = time.monotonic()
             base = None
             index = 0
+            keyframes_only = self.profile.decode == "keyframes"
             for packet in container.demux(stream):
                 if self.stop.is_set():
                     return
+                if keyframes_only and not packet.is_keyframe:
+                    continue  # never handed to the decoder: this is what makes keyframes cheap
                 t = time.perf_counter()
                 frames = packet.decode()
                 if not frames:
