@@ -3,8 +3,11 @@ FiftyOne App, RTSP, Triton): is a pid alive, is a loopback port taken, a free po
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
+import time
 from pathlib import Path
 
 
@@ -37,3 +40,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def stop_group(pid: int, timeout: float = 20.0) -> None:
+    """End the process group a server was started in (start_new_session): SIGTERM, wait for its
+    leader (reaping it when we are its parent), SIGKILL after `timeout` seconds."""
+
+    def alive() -> bool:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if alive():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)

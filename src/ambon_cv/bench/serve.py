@@ -4,16 +4,14 @@ triton_server.py) in the background, bound to 127.0.0.1; its pid and ports live 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 from ambon_cv.errors import AmbonError
-from ambon_cv.services import free_port, port_in_use, read_pid
+from ambon_cv.services import free_port, port_in_use, read_pid, stop_group
 
 SCRIPT = Path(__file__).with_name("triton_server.py")
 
@@ -99,17 +97,7 @@ def stop(root: Path) -> bool:
     pid = read_pid(_state(root) / "server.pid")
     if pid is None:
         return False
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
-        os.killpg(pid, signal.SIGKILL)
+    stop_group(pid)
     for f in ("server.pid", "server.json"):
         (_state(root) / f).unlink(missing_ok=True)
     return True

@@ -11,17 +11,15 @@ port is refused (Label Studio itself would silently move to the next one).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ambon_cv.errors import AmbonError
-from ambon_cv.services import port_in_use, read_pid
+from ambon_cv.services import port_in_use, read_pid, stop_group
 
 DEFAULT_PORT = 8089
 ENV_KEYS = ("AMBON_LS_USERNAME", "AMBON_LS_PASSWORD", "AMBON_LS_TOKEN", "AMBON_LS_PORT")
@@ -212,14 +210,7 @@ def down(server: Server, timeout: float = 20.0) -> bool:
     pid = _pid(server)
     if not pid:
         return False
-    os.killpg(pid, signal.SIGTERM)
-    deadline = time.time() + timeout
-    while time.time() < deadline and _pid(server):
-        with contextlib.suppress(ChildProcessError):  # reap it when we are its parent
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.2)
-    if _pid(server):
-        os.killpg(pid, signal.SIGKILL)
+    stop_group(pid, timeout)
     server.pidfile.unlink(missing_ok=True)
     return True
 
