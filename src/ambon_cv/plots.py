@@ -179,28 +179,50 @@ def worst_mistakes(dataset, n: int = 6):
 
 
 def capacity(sweep: dict):
-    """Analysed frames/s and p95 latency against streams, pipeline and naive baseline."""
+    """Analysed frames/s (dotted: the target) and p95 latency against streams, for the pipeline
+    and the naive baseline; the red line is the command center's stream count."""
     plt = _plt()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     for mode, points in sweep["points"].items():
         if not points:
             continue
         n = [p["streams"] for p in points]
-        a1.plot(n, [p["analysed_fps"] for p in points], "o-", label=mode)
-        a2.plot(n, [p["latency_ms"]["p95"] or np.nan for p in points], "o-", label=mode)
+        a1.plot(n, [p["analysed_fps"] for p in points], "o-", label=f"{mode} analysed")
+        a1.plot(n, [p["target_fps"] for p in points], ":", color="grey")
+        a2.plot(n, [p["latency_ms"]["p95"] or np.nan for p in points], "o-", label=f"{mode} p95")
+    streams = sweep["verdict"]["streams"]
     for ax in (a1, a2):
-        ax.axvline(sweep["verdict"]["streams"], color="tab:red", ls="--", lw=1)
+        ax.axvline(streams, color="tab:red", ls="--", lw=1)
         ax.set_xlabel("streams")
         ax.legend()
-    a1.set_ylabel("analysed frames / s")
-    a2.set_ylabel("p95 latency (ms)")
+    a1.set_ylabel("frames / s (dotted: target)")
+    a2.set_ylabel("latency capture -> result (ms)")
     a2.set_yscale("log")
+    fig.suptitle(f"Capacity sweep (red: the command center's {streams} streams)")
+    fig.tight_layout()
+    return fig
+
+
+def latency_cdf(curves: dict[str, list[float]]):
+    """The distribution of capture -> result latency, one curve per load."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, latencies in curves.items():
+        lat = np.sort(np.asarray(latencies))
+        if len(lat):
+            ax.plot(lat, np.arange(1, len(lat) + 1) / len(lat), label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("latency capture -> result (ms)")
+    ax.set_ylabel("share of analysed frames")
+    ax.legend(fontsize=7)
+    ax.set_title("Latency CDF")
     fig.tight_layout()
     return fig
 
 
 def formats(export_report: dict):
-    """Throughput per exported format and batch, from reports/export.json."""
+    """Throughput per exported format and batch (same machine, same run), from
+    reports/export.json."""
     plt = _plt()
     speed = export_report["speed"]
     names = list(speed)
@@ -213,9 +235,18 @@ def formats(export_report: dict):
                label=f"batch {b}")  # fmt: skip
     ax.set_xticks(np.arange(len(names)) + width * (len(batches) - 1) / 2, names, rotation=15)
     ax.set_ylabel("images / s")
+    ax.set_title("Throughput per format (same machine, same run)")
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def save(fig, path: Path) -> None:
+    """Write a figure for a report and free it (stages draw many)."""
+    plt = _plt()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def dataset_overview(dataset):

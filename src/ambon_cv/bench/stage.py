@@ -13,19 +13,19 @@ model, with a verdict.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
+from ambon_cv import plots
 from ambon_cv.bench.harness import BenchError, run_load
 from ambon_cv.bench.pipeline import PipelineConfig
 from ambon_cv.bench.profiles import StreamProfile, stream_profiles
 from ambon_cv.bench.streams import StreamSource
 from ambon_cv.bench.summary import summarise
 from ambon_cv.config import CameraRegistry, Params
-from ambon_cv.paths import under_root
+from ambon_cv.paths import under_root, write_json
 
 
 def _model(params: Params, root: Path, model: str | None) -> str:
@@ -127,9 +127,12 @@ def bench(
     if report:
         out = root / "reports" / "bench"
         out.mkdir(parents=True, exist_ok=True)
-        _write_json(out / "run.json", _public(summary))
+        write_json(out / "run.json", _public(summary))
         (out / "run.md").write_text(run_markdown(summary))
-        _latency_cdf({f"{n} streams": summary}, out / "run_latency_cdf.png")
+        plots.save(
+            plots.latency_cdf({f"{n} streams": summary["latencies_ms"]}),
+            out / "run_latency_cdf.png",
+        )
     return summary
 
 
@@ -224,10 +227,10 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
     }
     reports = root / "reports"
     (reports / "bench").mkdir(parents=True, exist_ok=True)
-    _sweep_plot(points, b.streams, reports / "bench" / "sweep.png")
-    curves = {f"{p['mode']} x{p['streams']}": p for m in points.values() for p in m}
-    _latency_cdf(curves, reports / "bench" / "latency_cdf.png")
-    _write_json(reports / "bench.json", out)
+    plots.save(plots.capacity(out), reports / "bench" / "sweep.png")
+    curves = {f"{p['mode']} x{p['streams']}": p["latencies_ms"] for m in points.values() for p in m}
+    plots.save(plots.latency_cdf(curves), reports / "bench" / "latency_cdf.png")
+    write_json(reports / "bench.json", out)
     (reports / "bench.md").write_text(sweep_markdown(out))
     return out
 
@@ -254,12 +257,6 @@ def _sample_frames(clip: Path, n: int) -> list[np.ndarray]:
 
 def _public(summary: dict) -> dict:
     return {k: v for k, v in summary.items() if k != "latencies_ms"}
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    tmp.replace(path)
 
 
 def run_markdown(s: dict) -> str:
@@ -323,53 +320,3 @@ def sweep_markdown(o: dict) -> str:
     if o["interrupted"]:
         lines += ["", "Interrupted: the sweep is partial."]
     return "\n".join(lines) + "\n"
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _sweep_plot(points: dict, default: int, path: Path) -> None:
-    plt = _plt()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-    for mode, ps in points.items():
-        if not ps:
-            continue
-        n = [p["streams"] for p in ps]
-        a1.plot(n, [p["analysed_fps"] for p in ps], "o-", label=f"{mode} analysed")
-        a1.plot(n, [p["target_fps"] for p in ps], ":", color="grey")
-        a2.plot(n, [p["latency_ms"]["p95"] or np.nan for p in ps], "o-", label=f"{mode} p95")
-    for ax in (a1, a2):
-        ax.axvline(default, color="tab:red", ls="--", lw=1)
-        ax.set_xlabel("streams")
-        ax.legend()
-    a1.set_ylabel("frames / s (dotted: target)")
-    a2.set_ylabel("latency capture -> result (ms)")
-    a2.set_yscale("log")
-    fig.suptitle(f"Capacity sweep (red: the command center's {default} streams)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def _latency_cdf(curves: dict[str, dict], path: Path) -> None:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for label, s in curves.items():
-        lat = np.sort(np.asarray(s.get("latencies_ms", [])))
-        if len(lat):
-            ax.plot(lat, np.arange(1, len(lat) + 1) / len(lat), label=label)
-    ax.set_xscale("log")
-    ax.set_xlabel("latency capture -> result (ms)")
-    ax.set_ylabel("share of analysed frames")
-    ax.legend(fontsize=7)
-    ax.set_title("Latency CDF")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

@@ -19,8 +19,7 @@ import shutil
 import time
 from pathlib import Path
 
-import numpy as np
-
+from ambon_cv import plots
 from ambon_cv.config import Params
 from ambon_cv.errors import AmbonError
 from ambon_cv.evaluate.frame import headline
@@ -28,6 +27,7 @@ from ambon_cv.export.card import build_card, card_markdown, format_table
 from ambon_cv.export.formats import FORMATS, Format
 from ambon_cv.export.speed import BASELINE, time_backends, with_ratios
 from ambon_cv.export.triton import write_repository
+from ambon_cv.paths import write_json
 from ambon_cv.train.trainer import torch_device
 
 log = logging.getLogger("ambon_cv.export")
@@ -254,10 +254,8 @@ def _publish(stage: Path, target: Path) -> None:
 def _write_reports(report: dict, root: Path, rejected: bool) -> None:
     reports = root / "reports"
     (reports / "export").mkdir(parents=True, exist_ok=True)
-    _speed_plot(report["speed"], reports / "export" / "speed.png")
-    tmp = reports / "export.json.tmp"
-    tmp.write_text(json.dumps(report, indent=2))
-    tmp.replace(reports / "export.json")
+    plots.save(plots.formats(report), reports / "export" / "speed.png")
+    write_json(reports / "export.json", report)
     lines = [
         f"# Export of models/best.pt as {ARTIFACT} v{report['version']}",
         "",
@@ -278,25 +276,3 @@ def _write_reports(report: dict, root: Path, rejected: bool) -> None:
         "",
     ]
     (reports / "export.md").write_text("\n".join(lines))
-
-
-def _speed_plot(speed: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(speed)
-    batches = sorted({int(b) for cells in speed.values() for b in cells})
-    fig, ax = plt.subplots(figsize=(8, 4))
-    width = 0.8 / max(1, len(batches))
-    for i, b in enumerate(batches):
-        values = [speed[n].get(str(b), {}).get("images_per_s", 0) for n in names]
-        ax.bar(np.arange(len(names)) + i * width, values, width, label=f"batch {b}")
-    ax.set_xticks(np.arange(len(names)) + width * (len(batches) - 1) / 2, names, rotation=15)
-    ax.set_ylabel("images / s")
-    ax.set_title("Throughput per format (same machine, same run)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
