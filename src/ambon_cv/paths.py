@@ -6,8 +6,10 @@ tests agree on where `params.yaml`, `data/` and `reports/` are.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 _CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -39,3 +41,11 @@ def under_root(path: str | Path, root: Path) -> Path:
     `../shared/datasets/...` means the same from the CLI, DVC and the notebooks)."""
     path = Path(path)
     return path if path.is_absolute() else root / path
+
+
+def write_json(path: Path, data: Any, indent: int = 2) -> None:
+    """Write `data` as JSON through a temporary file, so a reader (DVC, a notebook, the next
+    stage) never sees half a report."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=indent, default=str))
+    os.replace(tmp, path)

@@ -7,6 +7,8 @@ import json
 import time
 from pathlib import Path
 
+from ambon_cv.tables import report
+
 TIMES = ".cache/stage-times.json"
 
 
@@ -23,8 +25,11 @@ def record_stage_time(root: Path, stage: str, seconds: float) -> None:
 
 
 def _load(root: Path, name: str) -> dict:
-    path = root / "reports" / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    """A stage's report, or {} when that stage has not run (the summary shows what exists)."""
+    try:
+        return report(root, name)
+    except FileNotFoundError:
+        return {}
 
 
 def _f(v, digits: int = 3) -> str:

@@ -22,6 +22,8 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from ambon_cv.bench.profiles import StreamProfile
 from ambon_cv.bench.streams import Reader, StreamSource
 from ambon_cv.config import AlertRules
@@ -172,7 +174,7 @@ def inference_worker(
     engine = AlertEngine(config.rules)
     max_batch = min(config.max_batch, backend.max_batch)
     wait_s = config.max_wait_ms / 1000
-    backend.infer(to_input([__import__("numpy").zeros((3, config.imgsz, config.imgsz), "uint8")]))
+    backend.infer(to_input([np.zeros((3, config.imgsz, config.imgsz), np.uint8)]))  # warm-up
     ready.set()
     while True:
         try:
@@ -238,9 +240,7 @@ def naive_worker(
     counters = [SlotCounters() for _ in streams]
     models = [YOLO(weights) for _ in streams]
     for m in models[:1]:
-        m.predict(
-            __import__("numpy").zeros((64, 64, 3), "uint8"), imgsz=config.imgsz, verbose=False
-        )
+        m.predict(np.zeros((64, 64, 3), np.uint8), imgsz=config.imgsz, verbose=False)
     ready.set()
 
     def analyse(k: int) -> None:

@@ -15,7 +15,6 @@ loss of the Label Studio database.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from ambon_cv.curate.labelstudio_server import LabelStudioError, Server
+from ambon_cv.paths import write_json
 
 IMAGE, LABEL = "image", "label"
 EXPORT = Path("data") / "labels" / "labelstudio-export.json"
@@ -252,9 +252,7 @@ def _export(client, project_id: int) -> list[dict]:
 def _save_export(tasks: list[dict], root: Path) -> Path:
     path = root / EXPORT
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(tasks, indent=1, default=str))
-    os.replace(tmp, path)
+    write_json(path, tasks, indent=1)
     if (root / ".dvc").is_dir():
         dvc = Path(sys.executable).with_name("dvc")  # the venv's, also when not activated
         result = subprocess.run(
