@@ -237,6 +237,7 @@ def params_for(project, tiny_cfg):
         EvaluateParams,
         EventEvaluation,
         ExportParams,
+        FightsParams,
         Params,
         SpeedParams,
         SplitParams,
@@ -249,6 +250,9 @@ def params_for(project, tiny_cfg):
             "footage": base.footage.model_copy(update={"synthetic": tiny_cfg}),
             "curate": CurateParams(
                 dataset="t-eval", real=real, split=SplitParams(block_s=2, gap_s=1)
+            ),
+            "fights": FightsParams(
+                folder=str(real[1].path), folds=3, repeats=1, trees=50, workers=1
             ),
             "evaluate": EvaluateParams(
                 imgsz=64,
@@ -272,6 +276,7 @@ def trained(project, registry, tiny_cfg):
 
     from ambon_cv.config import TrainParams
     from ambon_cv.curate.dataset import curate
+    from ambon_cv.fights.stage import train_fight_model
     from ambon_cv.train.trainer import train
 
     root = project[0]
@@ -279,6 +284,7 @@ def trained(project, registry, tiny_cfg):
     frames = pd.read_parquet(root / "data" / "frames" / "frames.parquet")
     curate(params.curate, frames, registry, root, progress=False)
     train(TrainParams(epochs=1, imgsz=64, batch=8, workers=0, cache=False, device="cpu"), root)
+    train_fight_model(params.fights, root, progress=False)
     return params
 
 

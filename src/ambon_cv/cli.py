@@ -17,7 +17,7 @@ from ambon_cv.config import ConfigError, load_cameras, load_params, parse_overri
 from ambon_cv.errors import AmbonError
 
 Handler = Callable[[argparse.Namespace], int]
-STAGES = ("footage", "frames", "curate", "train", "evaluate", "export", "bench")
+STAGES = ("footage", "frames", "curate", "train", "fights", "evaluate", "export", "bench")
 
 
 def _add_overrides(parser: argparse.ArgumentParser) -> None:
@@ -267,6 +267,25 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- ambon fights --------------------------------------------------------------------------------
+
+
+def _cmd_fights(args: argparse.Namespace) -> int:
+    from ambon_cv.fights.stage import MODEL_DIR, train_fight_model
+    from ambon_cv.paths import project_root
+
+    params = _params(args)
+    r = train_fight_model(params.fights, project_root())
+    cv = r["cross_validation"]
+    print(
+        f"fights: {cv['clips']} clips from {cv['recordings']} recordings; grouped "
+        f"{len(cv['fold_accuracy'])}-fold accuracy {cv['accuracy']:.3f} (mean of "
+        f"{cv['repeats']} draws {cv['accuracy_mean']:.3f}), ROC-AUC {cv['roc_auc']:.3f}; "
+        f"classifier in {MODEL_DIR}/, report in reports/fights.md"
+    )
+    return 0
+
+
 # --- ambon evaluate ------------------------------------------------------------------------------
 
 
@@ -282,6 +301,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         f"{ev['fight']['incident_recall']:.2f}, garbage {ev['garbage']['incident_recall']:.2f}"
         f"; report in reports/evaluate.md"
     )
+    classified = m.get("real", {}).get("fights_classifier")
+    if classified:
+        print(
+            f"evaluate: real fight clips through the clip classifier: accuracy "
+            f"{classified['accuracy']:.3f}, ROC-AUC {classified['roc_auc']:.3f} "
+            f"({classified['source']})"
+        )
     return 0
 
 
@@ -510,6 +536,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from runs/train/ambon/last.pt")
     _add_overrides(p)
     p.set_defaults(handler=_cmd_train)
+
+    p = sub.add_parser(
+        "fights",
+        help="fights stage: the real-fight clip classifier, cross-validated by recording",
+        description=(
+            "Learn real fights from a folder of fight/ and noFight/ clips (params fights): "
+            "motion features per clip, a classifier, cross-validation grouped by source "
+            "recording; writes classifiers/fight-clips/ and reports/fights.{json,md}."
+        ),
+    )
+    _add_overrides(p)
+    p.set_defaults(handler=_cmd_fights)
 
     p = sub.add_parser(
         "evaluate",

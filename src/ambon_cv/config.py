@@ -221,6 +221,31 @@ class EvaluateParams(_Strict):
     real_fights_limit: int = Field(0, ge=0, description="evaluate at most this many clips")
 
 
+class FightsParams(_Strict):
+    """`fights` stage: the clip classifier that tells real fights from ordinary activity,
+    learned from clips labelled only per clip (`fight/` and `noFight/`)."""
+
+    folder: str = Field(
+        "../shared/datasets/surveillance-fights",
+        min_length=1,
+        description="fight/ + noFight/ clips; videos.txt groups them by source recording",
+    )
+    features: Literal["region", "statistics"] = Field(
+        "region", description="region: the busiest window's motion; statistics: whole view"
+    )
+    width: int = Field(160, ge=32, description="optical flow on a grey copy this wide")
+    interval_s: float = Field(0.16, gt=0, description="region: flow summed over this interval")
+    window_fraction: float = Field(0.25, gt=0, le=1, description="region: window / view width")
+    statistics_fps: float = Field(10.0, gt=0, description="statistics: frames sampled per s")
+    classifier: Literal["extra_trees", "logistic"] = "extra_trees"
+    trees: int = Field(500, ge=10)
+    threshold: float = Field(0.5, gt=0, lt=1, description="fight probability that fires")
+    folds: int = Field(5, ge=2, description="cross-validation folds, grouped by recording")
+    repeats: int = Field(5, ge=1, description="fold assignments drawn, for the spread")
+    seed: int = 0
+    workers: int = Field(2, ge=1, description="processes computing clip features")
+
+
 class LabelParams(_Strict):
     """`label`: the Label Studio round trip (`ambon label push|pull`)."""
 
@@ -318,6 +343,7 @@ class Params(_Strict):
     curate: CurateParams = Field(default_factory=CurateParams)
     label: LabelParams = Field(default_factory=LabelParams)
     train: TrainParams = Field(default_factory=TrainParams)
+    fights: FightsParams = Field(default_factory=FightsParams)
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     export: ExportParams = Field(default_factory=ExportParams)
     bench: BenchParams = Field(default_factory=BenchParams)

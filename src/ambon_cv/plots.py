@@ -241,6 +241,37 @@ def formats(export_report: dict):
     return fig
 
 
+def fight_clips(cv: dict, clips: list[dict], threshold: float):
+    """The real-fight clip classifier: ROC curve of the out-of-fold scores, accuracy per
+    grouped fold, and how the scores of fights and non-fights separate. `cv` is
+    reports/fights.json's cross_validation, `clips` the rows of its out_of_fold.json."""
+    from sklearn.metrics import roc_curve
+
+    plt = _plt()
+    y = np.array([c["fight"] for c in clips])
+    scores = np.array([c["score"] for c in clips])
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    fpr, tpr, _ = roc_curve(y, scores)
+    axes[0].plot(fpr, tpr, color="tab:red", label=f"ROC-AUC {cv['roc_auc']:.3f}")
+    axes[0].plot([0, 1], [0, 1], ls=":", color="grey")
+    axes[0].set(xlabel="false-positive rate", ylabel="true-positive rate", title="ROC, out of fold")
+    axes[0].legend(loc="lower right")
+    folds = cv["fold_accuracy"]
+    axes[1].bar(range(1, len(folds) + 1), folds, color="tab:blue")
+    axes[1].axhline(cv["accuracy"], color="black", ls="--", label=f"all {cv['accuracy']:.3f}")
+    axes[1].set(xlabel="fold (grouped by recording)", ylabel="accuracy", ylim=(0, 1))
+    axes[1].set_title("Accuracy per fold")
+    axes[1].legend(loc="lower right")
+    bins = np.linspace(0, 1, 21)
+    axes[2].hist(scores[y == 1], bins=bins, alpha=0.6, color="tab:red", label="fight")
+    axes[2].hist(scores[y == 0], bins=bins, alpha=0.6, color="tab:green", label="no fight")
+    axes[2].axvline(threshold, color="black", ls="--")
+    axes[2].set(xlabel="fight probability (out of fold)", ylabel="clips", title="Scores")
+    axes[2].legend()
+    fig.tight_layout()
+    return fig
+
+
 def save(fig, path: Path) -> None:
     """Write a figure for a report and free it (stages draw many)."""
     plt = _plt()

@@ -39,6 +39,7 @@ def _f(v, digits: int = 3) -> str:
 def summary_lines(root: Path) -> list[str]:
     curate, train = _load(root, "curate"), _load(root, "train")
     ev, ex, bench = _load(root, "evaluate"), _load(root, "export"), _load(root, "bench")
+    fights = _load(root, "fights")
     lines = ["ambon-cv: what this run found", ""]
     if curate:
         lines.append(
@@ -50,6 +51,13 @@ def summary_lines(root: Path) -> list[str]:
         lines.append(
             f"train     {train.get('epochs', 'n/a')} epochs; "
             + ", ".join(f"{k} {_f(v)}" for k, v in m.items())
+        )
+    if fights:
+        cv = fights["cross_validation"]
+        lines.append(
+            f"fights    real clip classifier: grouped {len(cv['fold_accuracy'])}-fold accuracy "
+            f"{_f(cv['accuracy'])} (mean of {cv['repeats']} draws {_f(cv['accuracy_mean'])}), "
+            f"ROC-AUC {_f(cv['roc_auc'])} on {cv['clips']} clips, {cv['recordings']} recordings"
         )
     if ev:
         f = ev.get("frame", {})
@@ -70,8 +78,14 @@ def summary_lines(root: Path) -> list[str]:
         if "fights" in real:
             r = real["fights"]
             lines.append(
-                f"real      fight clips accuracy {_f(r.get('accuracy'), 2)}, "
-                f"ROC-AUC {_f(r.get('roc_auc'), 2)}"
+                f"real      fight clips through the detector's alerts: accuracy "
+                f"{_f(r.get('accuracy'), 2)}, ROC-AUC {_f(r.get('roc_auc'), 2)}"
+            )
+        if "fights_classifier" in real:
+            r = real["fights_classifier"]
+            lines.append(
+                f"real      fight clips through the clip classifier: accuracy "
+                f"{_f(r.get('accuracy'), 2)}, ROC-AUC {_f(r.get('roc_auc'), 2)}"
             )
     if ex:
         lines.append(
@@ -103,6 +117,11 @@ def write_index(root: Path) -> Path:
     reports = root / "reports"
     sections = [
         ("Curation", ["curate.md"], "the dataset: sources, splits, duplicates, leaks"),
+        (
+            "Real fights",
+            ["fights.md", "fights/"],
+            "the clip classifier, cross-validated by source recording",
+        ),
         (
             "Evaluation",
             ["evaluate.md", "evaluate/"],

@@ -37,6 +37,9 @@ def test_evaluate_writes_every_part(project, registry, trained):
     assert 0 <= g["mAP50"] <= 1 and g["images"] == 4
     f = m["real"]["fights"]
     assert f["clips"] == 6 and 0 <= f["accuracy"] <= 1
+    c = m["real"]["fights_classifier"]  # its own training folder: out-of-fold scores only
+    assert c["clips"] == 6 and c["source"].startswith("out-of-fold")
+    assert "clip classifier" in (root / "reports" / "evaluate.md").read_text()
     saved = json.loads((root / "reports" / "evaluate.json").read_text())
     assert saved["event"]["fight"]["incidents"] == m["event"]["fight"]["incidents"]
     assert "## Events" in (root / "reports" / "evaluate.md").read_text()

@@ -3,12 +3,15 @@
 - garbage: mAP50 per class on a YOLO-format folder (its `data.yaml` names are mapped to ours by
   name, its val split is used);
 - fights: clip-level accuracy, precision, recall and ROC-AUC on `fight/` and `noFight/` clips,
-  a clip counting as positive when the alert logic fires on it (its score for ROC-AUC: the
-  highest fight confidence seen).
+  twice: through the detector (a clip counts as positive when the alert logic fires on it; its
+  score for ROC-AUC is the highest fight confidence seen), and through the clip classifier of
+  the `fights` stage (its fight probability). On the very folder the classifier learned from,
+  its figures are the out-of-fold scores of the grouped cross-validation, never in-sample ones.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -137,3 +140,34 @@ def fight_clips(
         "roc_auc": float(roc_auc_score(t, scores)) if len(set(truth)) == 2 else float("nan"),
         "unreadable": len(broken),
     }
+
+
+def fight_clips_classified(
+    model_dir: Path, folder: Path, root: Path, limit: int = 0, progress: bool = True
+) -> dict[str, float | str]:
+    """Clip-level fight metrics of the `fights` stage's classifier on a clip folder."""
+    from ambon_cv.fights.classifier import FightModel, clip_metrics, labelled_clips
+    from ambon_cv.fights.stage import OUT_OF_FOLD, clip_feature_matrix
+    from ambon_cv.paths import under_root
+
+    model = FightModel.load(model_dir)
+    paths, labels, _ = labelled_clips(folder)
+    trained_on = json.loads((model_dir / OUT_OF_FOLD).read_text())
+    if under_root(trained_on["folder"], root).resolve() == folder.resolve():
+        rows = trained_on["clips"]
+        y = np.array([r["fight"] for r in rows])
+        scores = np.array([r["score"] for r in rows])
+        source, unreadable = (
+            "out-of-fold scores of the grouped cross-validation on its training folder",
+            0,
+        )
+    else:
+        if limit:
+            step = max(1, len(paths) // limit)
+            paths, labels = paths[::step][:limit], labels[::step][:limit]
+        x, kept, errors = clip_feature_matrix(paths, model.features, 2, progress)
+        y, scores = labels[kept], model.score(x)
+        source, unreadable = "held-out folder", len(errors)
+    out: dict[str, float | str] = {"clips": len(y), **clip_metrics(y, scores, model.threshold)}
+    out.update({"unreadable": unreadable, "source": source})
+    return out

@@ -3,7 +3,8 @@
 1. frame level on the val split (ultralytics' validator + FiftyOne breakdowns, stored on the
    dataset as `eval`, with `predictions` and `mistakenness` for the `hard` view);
 2. event level on held-out clips (alerts against incidents);
-3. real footage: street-garbage mAP50, fight clips through the alert logic.
+3. real footage: street-garbage mAP50; fight clips through the detector's alert logic and
+   through the clip classifier of the `fights` stage.
 
 Writes `reports/evaluate.json` (DVC metrics), `reports/evaluate.md` and plots in
 `reports/evaluate/`.
@@ -20,7 +21,8 @@ from ambon_cv.config import CameraRegistry, Params
 from ambon_cv.evaluate.detector import Detector, DetectorError
 from ambon_cv.evaluate.events import evaluate_events
 from ambon_cv.evaluate.frame import breakdown, headline
-from ambon_cv.evaluate.real import fight_clips, garbage_map
+from ambon_cv.evaluate.real import fight_clips, fight_clips_classified, garbage_map
+from ambon_cv.fights.stage import MODEL_DIR as FIGHT_MODEL
 from ambon_cv.paths import under_root
 from ambon_cv.train.trainer import torch_device
 
@@ -96,6 +98,10 @@ def evaluate(
         metrics["real"]["fights"] = fight_clips(
             detector, fights_dir, p.alerts, p.events.analysis_fps, p.real_fights_limit, progress
         )
+        if (root / FIGHT_MODEL).is_dir():
+            metrics["real"]["fights_classifier"] = fight_clips_classified(
+                root / FIGHT_MODEL, fights_dir, root, p.real_fights_limit, progress
+            )
     seconds["real"] = time.perf_counter() - t
     metrics["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
 
@@ -231,6 +237,13 @@ def _markdown(m: dict) -> str:
             f"- fight clips: accuracy {_fmt(r['accuracy'])}, precision "
             f"{_fmt(r['precision'])}, recall {_fmt(r['recall'])}, ROC-AUC "
             f"{_fmt(r['roc_auc'])} on {r['clips']} clips (alert logic on the detector)"
+        )
+    if "fights_classifier" in real:
+        r = real["fights_classifier"]
+        lines.append(
+            f"- fight clips, clip classifier (`fights` stage): accuracy {_fmt(r['accuracy'])}, "
+            f"precision {_fmt(r['precision'])}, recall {_fmt(r['recall'])}, ROC-AUC "
+            f"{_fmt(r['roc_auc'])} on {r['clips']} clips ({r['source']})"
         )
     lines += ["", f"Seconds per part: {m['seconds']}"]
     return "\n".join(lines) + "\n"

@@ -51,8 +51,17 @@ def known_limits(evaluation: dict, formats: dict) -> list[str]:
     fights = evaluation.get("real", {}).get("fights")
     if fights and fights.get("accuracy") is not None:
         limits.append(
-            f"On real CCTV fight clips the alert logic reaches accuracy {fights['accuracy']:.2f} "
-            f"(ROC-AUC {fights.get('roc_auc') or float('nan'):.2f}); treat fight alerts as hints."
+            f"On real CCTV fight clips the detector's alert logic reaches accuracy "
+            f"{fights['accuracy']:.2f} (ROC-AUC {fights.get('roc_auc') or float('nan'):.2f}); "
+            "confirm real fights with the clip classifier (fight-clips/)."
+        )
+    classified = evaluation.get("real", {}).get("fights_classifier")
+    if classified and classified.get("accuracy") is not None:
+        limits.append(
+            f"The fight clip classifier reaches accuracy {classified['accuracy']:.2f} on real "
+            f"clips ({classified.get('source')}): about one clip in "
+            f"{max(1, round(1 / max(1e-9, 1 - classified['accuracy'])))} is misjudged; it "
+            "judges a whole clip's motion and does not say where the fight is."
         )
     for name, f in formats.items():
         if f.get("status") == "failed":
@@ -135,6 +144,12 @@ def card_markdown(card: dict) -> str:
         r = real["fights"]
         lines.append(
             f"- real fight clips: accuracy {f(r.get('accuracy'))}, ROC-AUC {f(r.get('roc_auc'))}"
+        )
+    if "fights_classifier" in real:
+        r = real["fights_classifier"]
+        lines.append(
+            f"- real fight clips, clip classifier (`fight-clips/`): accuracy "
+            f"{f(r.get('accuracy'))}, ROC-AUC {f(r.get('roc_auc'))} ({r.get('source')})"
         )
     lines += ["", "## Formats", "", *format_table(card["formats"], card["speed"]), ""]
     lines += ["## Known limits", "", *[f"- {x}" for x in card["known_limits"]], ""]

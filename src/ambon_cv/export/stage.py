@@ -27,6 +27,7 @@ from ambon_cv.export.card import build_card, card_markdown, format_table
 from ambon_cv.export.formats import FORMATS, Format
 from ambon_cv.export.speed import BASELINE, time_backends, with_ratios
 from ambon_cv.export.triton import write_repository
+from ambon_cv.fights.stage import MODEL_DIR as FIGHT_MODEL
 from ambon_cv.paths import write_json
 from ambon_cv.train.trainer import torch_device
 
@@ -186,6 +187,10 @@ def _run(
         names = YOLO(str(work / "model.pt")).names
         triton_dir = write_repository(built["onnx"], stage / "triton", p.triton, p.imgsz, names)
 
+    fight_model = root / FIGHT_MODEL
+    if fight_model.is_dir():  # the real-fight clip classifier ships with the detector
+        shutil.copytree(fight_model, stage / "fight-clips")
+
     report = {
         "version": p.version,
         "artifact": ARTIFACT,
@@ -194,6 +199,7 @@ def _run(
         "speed": speed,
         "calibration_frames": count,
         "triton": str(triton_dir.relative_to(stage)) if triton_dir else None,
+        "fight_clips": "fight-clips" if fight_model.is_dir() else None,
         "device": device,
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -273,6 +279,7 @@ def _write_reports(report: dict, root: Path, rejected: bool) -> None:
         "",
         f"Triton model repository: `exports/{report['triton']}`." if report["triton"] else "",
         "Model card: `exports/model-card.md`.",
+        "Real-fight clip classifier: `exports/fight-clips/`." if report.get("fight_clips") else "",
         "",
     ]
     (reports / "export.md").write_text("\n".join(lines))

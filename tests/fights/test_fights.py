@@ -1,0 +1,128 @@
+"""Real fights from clip labels: motion features from real clips, folds grouped by recording,
+the `fights` stage end to end (model, out-of-fold scores, report, plot), scoring a folder it
+never saw, and the errors a person can act on."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ambon_cv.config import FightsParams
+from ambon_cv.fights.classifier import FightModel, FightModelError, grouped_cv, labelled_clips
+from ambon_cv.fights.motion import REGION_FEATURES, STATISTICS_FEATURES, clip_features
+from ambon_cv.fights.stage import MODEL_DIR, OUT_OF_FOLD, train_fight_model
+from ambon_cv.frames.sample import ClipDecodeError
+
+
+def test_features_and_groups_from_a_real_clip_folder(project):
+    folder = Path(project[2][1].path)  # 3 fight + 3 noFight clips from 3 recordings
+    paths, y, groups = labelled_clips(folder)
+    assert len(paths) == 6 and y.sum() == 3
+    assert len(set(groups)) == 3 and groups[0] == groups[3]  # fi001 and nofi001: one recording
+    for features, size in (("region", REGION_FEATURES), ("statistics", STATISTICS_FEATURES)):
+        feats = [clip_features(p, features) for p in paths[:2]]
+        assert all(f.shape == (size,) and np.isfinite(f).all() and f.any() for f in feats)
+        assert not np.allclose(feats[0], feats[1])
+
+
+def test_a_corrupt_clip_is_named(tmp_path):
+    broken = tmp_path / "fi999.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    with pytest.raises(ClipDecodeError, match=r"fi999\.mp4"):
+        clip_features(broken)
+
+
+def test_grouped_folds_never_split_a_recording_and_learn_a_signal():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(20), 6)
+    y = np.tile([0, 1, 0, 1, 0, 1], 20)
+    x = rng.normal(size=(len(y), REGION_FEATURES)) + y[:, None] * 1.5
+    for classifier in ("extra_trees", "logistic"):
+        cv = grouped_cv(x, y, groups, classifier=classifier, repeats=2)
+        assert cv.recordings == 20 and len(cv.fold_accuracy) == 5 and cv.repeats == 2
+        assert cv.accuracy > 0.8 and cv.roc_auc > 0.9 and len(cv.scores) == len(y)
+    noise = grouped_cv(rng.normal(size=x.shape), y, groups)
+    assert noise.roc_auc < 0.75
+    with pytest.raises(FightModelError, match="3 recordings cannot fill 5 grouped folds"):
+        grouped_cv(x[:18], y[:18], groups[:18])
+
+
+@pytest.fixture
+def clip_folder(project, tmp_path):
+    """The six real clips (three recordings) plus one corrupt clip, in a folder of our own."""
+    folder = tmp_path / "fights"
+    shutil.copytree(project[2][1].path, folder)
+    (folder / "noFight" / "nofi999.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    return folder
+
+
+def test_the_stage_learns_reports_and_keeps_the_classifier(clip_folder, tmp_path, capsys):
+    root = tmp_path / "project"
+    root.mkdir()
+    p = FightsParams(folder=str(clip_folder), folds=3, repeats=2, trees=50, workers=2)
+    report = train_fight_model(p, root, progress=False)
+    cv = report["cross_validation"]
+    assert cv["clips"] == 6 and cv["recordings"] == 3 and cv["repeats"] == 2
+    assert len(cv["fold_accuracy"]) == 3 and 0 <= cv["accuracy"] <= 1
+    assert 0 <= cv["roc_auc"] <= 1 and "scores" not in cv
+    # the corrupt clip is named, skipped and listed; nothing else is lost
+    assert len(report["unreadable"]) == 1 and "nofi999.mp4" in report["unreadable"][0]
+    assert "nofi999.mp4" in capsys.readouterr().out
+    assert report["clips_per_class"] == {"fight": 3, "no_fight": 3}
+
+    saved = json.loads((root / "reports" / "fights.json").read_text())
+    assert saved["cross_validation"]["accuracy"] == cv["accuracy"]
+    assert "GROUPED BY SOURCE RECORDING" in (root / "reports" / "fights.md").read_text()
+    assert (root / "reports" / "fights" / "clips.png").stat().st_size > 10_000
+    oof = json.loads((root / MODEL_DIR / OUT_OF_FOLD).read_text())["clips"]
+    assert {r["clip"] for r in oof} == {
+        f"{k}/{s}.mp4"
+        for k, n in (("fight", "fi"), ("noFight", "nofi"))
+        for s in (f"{n}001", f"{n}002", f"{n}003")
+    }
+    assert all(0 <= r["score"] <= 1 for r in oof)
+
+    model = FightModel.load(root / MODEL_DIR)
+    assert model.features["features"] == "region" and model.threshold == 0.5
+    x = clip_features(clip_folder / "fight" / "fi001.mp4", **model.features)
+    assert 0 <= float(model.score(x)[0]) <= 1
+
+
+def test_evaluation_scores_a_folder_the_classifier_never_saw(clip_folder, tmp_path):
+    from ambon_cv.evaluate.real import fight_clips_classified
+
+    root = tmp_path / "project"
+    root.mkdir()
+    four = tmp_path / "four-clips"  # no videos.txt: every clip its own recording
+    for sub in ("fight", "noFight"):
+        (four / sub).mkdir(parents=True)
+    for clip in (
+        "fight/fi001.mp4",
+        "fight/fi002.mp4",
+        "noFight/nofi001.mp4",
+        "noFight/nofi002.mp4",
+    ):
+        shutil.copy(clip_folder / clip, four / clip)
+    train_fight_model(
+        FightsParams(folder=str(four), folds=2, repeats=1, trees=50, workers=1), root, False
+    )
+    m = fight_clips_classified(root / MODEL_DIR, clip_folder, root, progress=False)
+    assert m["source"] == "held-out folder"
+    assert m["clips"] == 6 and m["unreadable"] == 1
+    assert set(m) >= {"accuracy", "precision", "recall", "roc_auc"}
+    same = fight_clips_classified(root / MODEL_DIR, four, root, progress=False)
+    assert same["source"].startswith("out-of-fold") and same["clips"] == 4
+
+
+def test_missing_folder_and_missing_model_say_what_to_do(tmp_path):
+    with pytest.raises(FightModelError, match="does not exist"):
+        train_fight_model(FightsParams(folder=str(tmp_path / "nowhere")), tmp_path, False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FightModelError, match="no fight/"):
+        train_fight_model(FightsParams(folder=str(tmp_path / "empty")), tmp_path, False)
+    with pytest.raises(FightModelError, match=r"model\.joblib is missing: run `ambon fights`"):
+        FightModel.load(tmp_path / MODEL_DIR)
