@@ -325,6 +325,9 @@ class BenchParams(_Strict):
     streams: int = Field(55, ge=1)
     workers: int = Field(2, ge=1, description="decode processes")
     threads: int = Field(0, ge=0, description="inference threads; 0: every core")
+    inference_workers: int = Field(
+        1, ge=1, description="inference processes, each serving the streams of its decoders"
+    )
     max_batch: int = Field(16, ge=1)
     max_wait_ms: float = Field(25.0, ge=0)
     queue_size: int = Field(128, ge=1)

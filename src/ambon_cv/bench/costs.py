@@ -103,10 +103,12 @@ def cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def bound(profiles: list[StreamProfile], decode_s: dict[str, float], frame_s: float) -> dict:
-    """The analysed frames/s this machine allows for `profiles`, from costs measured alone."""
+def bound(profiles: list[StreamProfile], decode_s: list[float], frame_s: float) -> dict:
+    """The analysed frames/s this machine allows for `profiles`, from costs measured alone:
+    `decode_s[k]` is stream k's decode CPU-seconds per second of video (its own clip, its own
+    decode mode), `frame_s` the CPU-seconds per analysed frame."""
     target = sum(p.rate_fps for p in profiles)
-    decoding = sum(decode_s[p.decode] for p in profiles)
+    decoding = sum(decode_s)
     need = decoding + target * frame_s
     n = cores()
     fps = target if need <= n else max(0.0, (n - decoding) / frame_s)

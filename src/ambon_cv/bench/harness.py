@@ -67,8 +67,12 @@ def run_load(
     import psutil
 
     ctx = mp.get_context("spawn")
-    stop, ready = ctx.Event(), ctx.Event()
-    frames_q = ctx.Queue(maxsize=config.queue_size)
+    stop = ctx.Event()
+    inferring = 1 if naive_weights else max(1, config.inference_workers)
+    readies = [ctx.Event() for _ in range(inferring)]
+    frames_qs = [
+        ctx.Queue(maxsize=max(1, config.queue_size // inferring)) for _ in range(inferring)
+    ]
     results_q, stats_q = ctx.Queue(), ctx.Queue()
     names = [p.name for p in profiles]
     streams = [(i, p, s) for i, (p, s) in enumerate(zip(profiles, sources, strict=True))]
@@ -78,19 +82,20 @@ def run_load(
         procs.append(
             ctx.Process(
                 target=naive_worker,
-                args=(streams, naive_weights, config, names, results_q, stats_q, stop, ready),
+                args=(streams, naive_weights, config, names, results_q, stats_q, stop, readies[0]),
                 name="naive",
             )
         )
     else:
         mode = "pipeline"
-        procs.append(
+        procs += [
             ctx.Process(
                 target=inference_worker,
-                args=(config, names, frames_q, results_q, stop, ready),
-                name="inference",
+                args=(config, names, frames_qs[j], results_q, stop, readies[j]),
+                name=f"inference-{j}" if inferring > 1 else "inference",
             )
-        )
+            for j in range(inferring)
+        ]
     result = LoadResult(mode, profiles, duration_s)
     me = psutil.Process(os.getpid())
     t_measure = t_end = float("inf")
@@ -99,15 +104,16 @@ def run_load(
     try:
         for p in procs:
             p.start()
-        _wait_ready(ready, results_q, procs[0])
+        for ready, proc in zip(readies, procs, strict=False):
+            _wait_ready(ready, results_q, proc)
         if mode == "pipeline":
-            n = max(1, min(workers, len(streams)))
+            n = max(1, min(max(workers, inferring), len(streams)))
             for w in range(n):
                 part = streams[w::n]
                 procs.append(
                     ctx.Process(
                         target=decode_worker,
-                        args=(w, part, config.imgsz, frames_q, stats_q, stop),
+                        args=(w, part, config.imgsz, frames_qs[w % inferring], stats_q, stop),
                         name=f"decode-{w}",
                     )
                 )

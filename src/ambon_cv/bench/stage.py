@@ -45,6 +45,7 @@ def _config(params: Params, model: str) -> PipelineConfig:
         imgsz=b.imgsz,
         conf=b.conf,
         threads=b.threads,
+        inference_workers=b.inference_workers,
         max_batch=b.max_batch,
         max_wait_ms=b.max_wait_ms,
         queue_size=b.queue_size,
@@ -174,11 +175,26 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
             interrupted = True
             break
 
-    # the costs alone, in this same run, and the bound they set
+    # the costs alone, in this same run, and the bound they set: decoding measured on every
+    # clip the load replays, in the decode mode of the stream that replays it (cameras differ:
+    # a busy hot spot's frames cost twice a quiet street's)
     clips = camera_clips(root)
     sample = [c for cs in clips.values() for c in cs][:3]
+    measured: dict[tuple[Path, str], float] = {}
+
+    def stream_decode(n: int) -> list[float]:
+        out = []
+        for k, prof in enumerate(stream_profiles(registry, n)):
+            key = (_clip_for(prof, clips, k), prof.decode)
+            if key not in measured:
+                measured[key] = costs.decode_cost(*key, max_frames=200)
+            out.append(measured[key])
+        return out
+
+    per_stream = {p["streams"]: stream_decode(p["streams"]) for p in points["pipeline"]}
     decode_s = {
-        m: float(np.mean([costs.decode_cost(c, m) for c in sample])) for m in ("all", "keyframes")
+        m: float(np.mean([v for (_, mode), v in measured.items() if mode == m] or [0.0]))
+        for m in ("all", "keyframes")
     }
     backend = open_backend(config.model, threads=config.threads or None)
     frames = _sample_frames(sample[0], 16)
@@ -187,7 +203,8 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
     unit["bgr_s"] = float(np.mean([costs.bgr_cost(c) for c in sample]))
     frame_s = unit["bgr_s"] + unit["convert_s"] + unit["infer_s"] + unit["post_s"]
     for p in points["pipeline"]:
-        bnd = costs.bound(stream_profiles(registry, p["streams"]), decode_s, frame_s)
+        profiles = stream_profiles(registry, p["streams"])
+        bnd = costs.bound(profiles, per_stream[p["streams"]], frame_s)
         p["bound"] = bnd
         p["efficiency"] = (
             round(p["analysed_fps"] / bnd["analysed_fps"], 3) if bnd["analysed_fps"] else None
