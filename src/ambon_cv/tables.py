@@ -25,7 +25,7 @@ def table(root: Path, name: str) -> pd.DataFrame:
 
 
 def report(root: Path, name: str) -> dict:
-    """reports/<name>.json: curate, train, evaluate, export or bench."""
+    """reports/<name>.json: curate, train, fights, evaluate, export or bench."""
     path = root / "reports" / f"{name}.json"
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run dvc repro {name}")
