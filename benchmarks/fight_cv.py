@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -43,32 +44,16 @@ def main() -> None:
         x, kept, _ = clip_feature_matrix(paths, settings, p.workers)
         took = time.perf_counter() - start
         for classifier in CLASSIFIERS:
-            cv = grouped_cv(
-                x,
-                y[kept],
-                groups[kept],
-                p.folds,
-                p.seed,
-                classifier,
-                p.trees,
-                p.threshold,
-                args.repeats,
-            )
-            rows.append((features, classifier, "grouped by recording", cv, took))
+            cv = partial(
+                grouped_cv, x, y[kept], folds=p.folds, seed=p.seed, classifier=classifier,
+                trees=p.trees, threshold=p.threshold, repeats=args.repeats,
+            )  # fmt: skip
+            rows.append((features, classifier, "grouped by recording", cv(groups[kept]), took))
             if (features, classifier) == (p.features, p.classifier):
                 every_clip = np.arange(len(kept))  # every clip its own group: scenes leak
-                leaky = grouped_cv(
-                    x,
-                    y[kept],
-                    every_clip,
-                    p.folds,
-                    p.seed,
-                    classifier,
-                    p.trees,
-                    p.threshold,
-                    args.repeats,
+                rows.append(
+                    (features, classifier, "plain stratified (leaks)", cv(every_clip), took)
                 )
-                rows.append((features, classifier, "plain stratified (leaks)", leaky, took))
     cv0 = rows[0][3]
     print(f"\n{cv0.clips} clips from {cv0.recordings} recordings, {args.repeats} fold draws each")
     print(

@@ -198,9 +198,8 @@ def region_features_of_frames(
     if len(rows) < 2:
         return np.zeros(REGION_FEATURES, np.float32)
     x = np.array(rows, np.float32)
-    pooled = np.concatenate([x.mean(0), x.std(0), x.max(0), np.percentile(x, 90, axis=0)])
     shape = _temporal_shape(x[:, 0]) + _temporal_shape(x[:, 13])
-    return np.concatenate([pooled, np.array(shape, np.float32)]).astype(np.float32)
+    return np.concatenate([_pool(rows, 4 * PER_INTERVAL), shape]).astype(np.float32)
 
 
 def region_features(
