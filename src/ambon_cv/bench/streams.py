@@ -6,10 +6,12 @@ One interface, three kinds of source (`StreamSource.kind`):
 - `rtsp`: a live RTSP URL (the harness's own GStreamer server on loopback, or a camera);
   capture time is when it arrived.
 
-A `Reader` thread per stream decodes what its profile needs (every frame, or keyframes only,
-which costs almost nothing), keeps only the newest frame and counts what it overwrote. A
-source that fails (a corrupt clip, a server that stops, a stalled stream) is reopened with
-backoff; each failure is counted and its last error kept, and other streams go on.
+Each stream decodes what its profile needs (every frame, or keyframes only, which costs almost
+nothing), keeps only the newest frame and counts what it overwrote: a `Reader` thread per live
+stream (it blocks on the network), and one `ClipReplay` for all the recorded clips of a worker,
+driven by the worker's own thread. A source that fails (a corrupt clip, a server that stops, a
+stalled stream) is reopened with backoff; each failure is counted and its last error kept, and
+other streams go on.
 """
 
 from __future__ import annotations
@@ -157,3 +159,149 @@ class Reader:
                 raise ValueError(f"{self.source.url}: no decodable video frames")
         finally:
             container.close()
+
+
+@dataclass
+class ReplayedClip:
+    """One recorded clip of a `ClipReplay`: the same `profile`, `stats` and `take()` a
+    `Reader` offers, driven by the replay's thread instead of its own."""
+
+    profile: StreamProfile
+    source: StreamSource
+    stats: StreamStats = field(default_factory=StreamStats)
+    due: float = 0.0  # when `_next` would have arrived live (or when to reopen after a failure)
+    _slot: Frame | None = None
+    _next: Frame | None = None  # decoded ahead, handed out at `due`, as a live camera sends it
+    _decoded: list = field(default_factory=list)  # a packet can yield several frames
+    _container: Any = None
+    _packets: Any = None
+    _stream: Any = None
+    _start: float = 0.0  # monotonic time the current pass of the clip began
+    _base: float | None = None  # the first frame's pts in this pass
+    _index: int = 0
+    _pass_frames: int = 0
+    _last_pts: float = 0.0  # the latest packet's of this pass, decoded or not
+    _backoff: float = 0.5
+
+    def take(self) -> Frame | None:
+        frame, self._slot = self._slot, None
+        return frame
+
+
+class ClipReplay:
+    """Recorded clips replayed live by one thread: each clip's next frame is decoded as soon
+    as the previous one is handed out and held until the moment it would have arrived, like a
+    `Reader`, but one heap of due times replaces a paced thread per clip.
+
+    A thread per clip costs 24% over decoding alone (105 clips in one process: 0.544 cores
+    against 0.440), this 13% (0.497): no thread switches, no handing the GIL back and forth
+    hundreds of times a second. The caller's thread calls `advance(now)` and sleeps until the
+    time it returns. A clip that fails is reopened with backoff, the others go on.
+    """
+
+    def __init__(
+        self, streams: list[tuple[StreamProfile, StreamSource]], max_backoff_s: float = 8.0
+    ) -> None:
+        self.clips = [ReplayedClip(p, s) for p, s in streams]
+        self.max_backoff_s = max_backoff_s
+        now = time.monotonic()
+        self._heap = [(now, k) for k in range(len(self.clips))]  # (due, clip index)
+
+    def advance(self, now: float, budget_s: float = 0.02) -> float:
+        """Hand out every frame due by `now` (and decode each clip's next one), for at most
+        `budget_s`, so a saturated machine still lets the caller serve its analysis slots.
+        Returns when the next frame is due."""
+        import heapq
+
+        heap = self._heap
+        until = time.monotonic() + budget_s
+        while heap and heap[0][0] <= now:
+            _, k = heap[0]
+            clip = self.clips[k]
+            self._step(clip, now)
+            heapq.heapreplace(heap, (clip.due, k))
+            if time.monotonic() > until:
+                break
+        return heap[0][0] if heap else now + 1.0
+
+    def close(self) -> None:
+        for clip in self.clips:
+            self._close(clip)
+
+    def _step(self, clip: ReplayedClip, now: float) -> None:
+        try:
+            if clip._container is None:
+                self._open(clip)
+            elif clip._next is not None:
+                if clip._slot is not None:
+                    clip.stats.overwritten += 1
+                clip._slot = clip._next
+                clip._next = None
+            self._decode_next(clip)
+            clip._backoff = 0.5
+        except Exception as exc:  # any failure of this one clip
+            clip.stats.errors += 1
+            clip.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            self._close(clip)
+            clip.stats.reconnects += 1
+            clip.due = now + clip._backoff
+            clip._backoff = min(clip._backoff * 2, self.max_backoff_s)
+
+    def _open(self, clip: ReplayedClip) -> None:
+        import av
+
+        clip._container = av.open(clip.source.url)
+        stream = clip._container.streams.video[0]
+        stream.codec_context.thread_count = 1  # as a Reader decodes: see Reader._play
+        stream.codec_context.thread_type = "NONE"
+        if clip.profile.decode == "keyframes":
+            stream.codec_context.skip_frame = "NONKEY"
+        clip._stream = stream
+        clip._packets = clip._container.demux(stream)
+        # from when it opened, not `now`: opening hundreds of clips at once takes seconds
+        clip._start, clip._base, clip._pass_frames, clip._last_pts = time.monotonic(), None, 0, 0.0
+        clip.stats.connected = True
+
+    def _decode_next(self, clip: ReplayedClip) -> None:
+        """Decode the clip's next frame into `_next` and set `due`; at the end of the clip
+        start it over (seeking back costs less than reopening)."""
+        keyframes_only = clip.profile.decode == "keyframes"
+        stream = clip._stream
+        while not clip._decoded:
+            for packet in clip._packets:
+                if packet.pts is not None:  # the latest, should frames come reordered
+                    clip._last_pts = max(clip._last_pts, float(packet.pts * stream.time_base))
+                if keyframes_only and not packet.is_keyframe:
+                    continue  # never handed to the decoder: this is what makes keyframes cheap
+                t = time.perf_counter()
+                clip._decoded.extend(packet.decode())
+                if clip._decoded:
+                    clip.stats.decode_s += time.perf_counter() - t
+                    break
+            else:  # the clip ended
+                if clip._pass_frames == 0:
+                    raise ValueError(f"{clip.source.url}: no decodable video frames")
+                clip.stats.loops += 1
+                clip._container.seek(0, stream=stream)
+                clip._packets = clip._container.demux(stream)
+                # the next pass starts where this one ended: after its last packet, decoded
+                # or not (keyframes only)
+                rate = float(stream.average_rate or 10)
+                ended = clip._start + (clip._last_pts - (clip._base or 0.0)) + 1 / rate
+                clip._start, clip._base, clip._pass_frames, clip._last_pts = ended, None, 0, 0.0
+        frame = clip._decoded.pop(0)
+        clip.stats.decoded += 1
+        clip._pass_frames += 1
+        pts = float(frame.pts * stream.time_base) if frame.pts is not None else 0.0
+        if clip._base is None:
+            clip._base = pts
+        clip.due = clip._start + (pts - clip._base)
+        clip._next = Frame(frame, clip.due, clip._index)
+        clip._index += 1
+
+    def _close(self, clip: ReplayedClip) -> None:
+        if clip._container is not None:
+            clip._container.close()
+        clip._container = clip._packets = clip._next = None
+        clip._decoded.clear()
+        clip.stats.connected = False

@@ -1,0 +1,89 @@
+"""Recorded clips replayed live by one thread (`ClipReplay`): real-time pace, seamless loops,
+keyframes only, and a broken clip that is reopened with backoff while the others go on."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import av
+import numpy as np
+import pytest
+
+from ambon_cv.bench.profiles import StreamProfile
+from ambon_cv.bench.streams import ClipReplay, StreamSource
+
+
+@pytest.fixture(scope="module")
+def one_second_clip(tmp_path_factory):
+    """A 1-s, 10 fps H.264 clip with a keyframe every 5 frames."""
+    path = tmp_path_factory.mktemp("replay") / "one_second.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"g": "5", "keyint_min": "5", "sc_threshold": "0", "bf": "0"}
+        for k in range(10):
+            image = np.full((48, 64, 3), k * 20, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def _profile(name: str, decode: str = "all") -> StreamProfile:
+    return StreamProfile(name, "pemkot-02", "sub", decode, 5.0, ("fight",))
+
+
+def _play(replay: ClipReplay, seconds: float) -> list[list]:
+    """Drive the replay as a worker does; every frame taken, with when it was taken."""
+    taken: list[list] = [[] for _ in replay.clips]
+    end = time.monotonic() + seconds
+    while (now := time.monotonic()) < end:
+        nxt = replay.advance(now)
+        for k, clip in enumerate(replay.clips):
+            frame = clip.take()
+            if frame is not None:
+                taken[k].append((time.monotonic(), frame))
+        time.sleep(min(max(nxt - time.monotonic(), 0.0005), 0.01))
+    return taken
+
+
+def test_clips_play_at_real_time_pace_and_loop_without_a_gap(one_second_clip):
+    replay = ClipReplay([(_profile("a"), StreamSource("clip", str(one_second_clip)))])
+    (taken,) = _play(replay, 2.6)
+    replay.close()
+    stats = replay.clips[0].stats
+    assert stats.loops == 2 and stats.errors == 0 and stats.overwritten == 0
+    assert 25 <= len(taken) <= 27  # 10 frames a second, looped
+    captured = np.array([f.captured for _, f in taken])
+    assert np.allclose(np.diff(captured), 0.1, atol=1e-6)  # no gap where the clip starts over
+    lateness = np.array([at - f.captured for at, f in taken])
+    assert lateness.min() >= 0 and np.median(lateness) < 0.02  # handed out when it arrives
+
+
+def test_keyframes_only_decodes_nothing_else(one_second_clip):
+    replay = ClipReplay([(_profile("k", "keyframes"), StreamSource("clip", str(one_second_clip)))])
+    (taken,) = _play(replay, 1.55)
+    replay.close()
+    assert [f.index for _, f in taken] == [0, 1, 2, 3]  # frames 0 and 5 of each second
+    assert replay.clips[0].stats.decoded == 5  # the next keyframe is decoded ahead
+
+
+def test_a_broken_clip_is_named_retried_with_backoff_and_spares_the_others(
+    one_second_clip, tmp_path
+):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2000))
+    replay = ClipReplay(
+        [
+            (_profile("broken"), StreamSource("clip", str(broken))),
+            (_profile("good"), StreamSource("clip", str(one_second_clip))),
+        ]
+    )
+    bad, good = _play(replay, 2.2)
+    replay.close()
+    b = replay.clips[0].stats
+    assert not bad and "broken.mp4" in b.last_error
+    assert b.errors == b.reconnects == 3  # at 0, 0.5 and 1.5 s: the backoff doubles
+    assert len(good) >= 21 and replay.clips[1].stats.errors == 0
