@@ -323,10 +323,17 @@ class BenchParams(_Strict):
     imgsz: int = Field(256, ge=32)
     source: Literal["clips", "rtsp", "cameras"] = "clips"
     streams: int = Field(55, ge=1)
-    workers: int = Field(2, ge=1, description="decode processes")
-    threads: int = Field(0, ge=0, description="inference threads; 0: every core")
+    layout: Literal["per_core", "central"] = Field(
+        "per_core",
+        description="per_core: each worker decodes and infers its streams on its own core; "
+        "central: decode workers feed inference processes through shared memory",
+    )
+    workers: int = Field(
+        0, ge=0, description="worker (per_core) or decode (central) processes; 0: one per core"
+    )
+    threads: int = Field(0, ge=0, description="inference threads per process; 0: every core")
     inference_workers: int = Field(
-        1, ge=1, description="inference processes, each serving the streams of its decoders"
+        1, ge=1, description="central: inference processes, each serving its decoders' streams"
     )
     max_batch: int = Field(16, ge=1)
     max_wait_ms: float = Field(25.0, ge=0)

@@ -4,6 +4,7 @@ the sweep, and Ctrl-C."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -58,6 +59,21 @@ def test_a_corrupt_clip_is_reported_and_the_others_go_on(bench_project, registry
     assert broken["errors"] >= 1 and "broken.mp4" in broken["last_error"]
     assert broken["analysed_fps"] == 0
     assert all(p["ratio"] >= 0.9 and p["errors"] == 0 for p in others), others
+
+
+def test_the_central_layout_feeds_inference_through_shared_memory(bench_project, registry):
+    root, params = bench_project
+    config = _config(params, str(root / "exports/int8_openvino_model"))
+    config = dataclasses.replace(config, layout="central", inference_workers=2)
+    profiles = stream_profiles(registry, 4)
+    clips = camera_clips(root)
+    pool = [c for cs in clips.values() for c in cs]
+    sources = [StreamSource("clip", str(pool[k % len(pool)])) for k in range(4)]
+    result = run_load(profiles, sources, config, warmup_s=1.5, duration_s=4, workers=2)
+    s = summarise(result, params.bench.slo)
+    assert {r[0] for r in result.records} == {0, 1, 2, 3}  # both inference processes answered
+    assert s["analysed_ratio"] >= 0.9 and s["drop_rate"] <= 0.1, s
+    assert s["stream_errors"] == 0
 
 
 @pytest.mark.slow

@@ -46,6 +46,7 @@ def _config(params: Params, model: str) -> PipelineConfig:
         conf=b.conf,
         threads=b.threads,
         inference_workers=b.inference_workers,
+        layout=b.layout,
         max_batch=b.max_batch,
         max_wait_ms=b.max_wait_ms,
         queue_size=b.queue_size,

@@ -39,9 +39,12 @@ class Placement:
         return out
 
 
-def fit(frame: np.ndarray, size: int) -> tuple[np.ndarray, Placement]:
+def fit(
+    frame: np.ndarray, size: int, out: np.ndarray | None = None
+) -> tuple[np.ndarray, Placement]:
     """One BGR frame -> a (3, size, size) uint8 RGB array (letterboxed) and its placement.
-    A quarter of the float input's bytes: what crosses between benchmark processes."""
+    A quarter of the float input's bytes: what crosses between benchmark processes. With
+    `out` (a (3, size, size) uint8 array, e.g. a shared-memory slot), written there."""
     h, w = frame.shape[:2]
     scale = min(size / h, size / w)
     nh, nw = round(h * scale), round(w * scale)
@@ -50,9 +53,12 @@ def fit(frame: np.ndarray, size: int) -> tuple[np.ndarray, Placement]:
     canvas[top : top + nh, left : left + nw] = (
         cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_LINEAR) if (nh, nw) != (h, w) else frame
     )
-    return np.ascontiguousarray(canvas[:, :, ::-1].transpose(2, 0, 1)), Placement(
-        scale, float(left), float(top), w, h
-    )
+    chw = canvas[:, :, ::-1].transpose(2, 0, 1)
+    if out is None:
+        out = np.ascontiguousarray(chw)
+    else:
+        out[...] = chw
+    return out, Placement(scale, float(left), float(top), w, h)
 
 
 def to_input(fitted: list[np.ndarray]) -> np.ndarray:
