@@ -9,7 +9,7 @@ infers them in batches across its streams, with one single-threaded runtime:
                         -> Detections -> alert engine per stream -> results to the parent
 
 No frame crosses a process and no two processes take turns on a core. At 210 streams on
-2 cores it analysed 343 frames/s against 278 for `central` in one paired run.
+2 cores it analysed 331-347 frames/s against 229-235 for `central` (two paired runs).
 
 `central` (for a GPU or a Triton server, where one runtime should see every frame): decode
 processes fit due frames into shared-memory slots (`FrameSlots`) and queue their numbers to
