@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ambon_cv.bench.harness import run_load
+from ambon_cv.bench.harness import BenchError, run_load
 from ambon_cv.bench.profiles import StreamProfile, stream_profiles
 from ambon_cv.bench.stage import _config, bench, camera_clips, sweep
 from ambon_cv.bench.streams import StreamSource
@@ -74,6 +74,18 @@ def test_the_central_layout_feeds_inference_through_shared_memory(bench_project,
     assert {r[0] for r in result.records} == {0, 1, 2, 3}  # both inference processes answered
     assert s["analysed_ratio"] >= 0.9 and s["drop_rate"] <= 0.1, s
     assert s["stream_errors"] == 0
+
+
+@pytest.mark.parametrize("layout", ["per_core", "central"])
+def test_a_model_that_does_not_fit_the_load_is_named_before_it_starts(
+    bench_project, registry, layout
+):
+    root, params = bench_project
+    model = root / "exports/int8_openvino_model"
+    config = dataclasses.replace(_config(params, str(model)), imgsz=96, layout=layout)
+    clip = next(iter(camera_clips(root).values()))[0]
+    with pytest.raises(BenchError, match=r"did not load.*int8_openvino_model.*bench.imgsz is 96"):
+        run_load(stream_profiles(registry, 2), [StreamSource("clip", str(clip))] * 2, config, 0, 1)
 
 
 @pytest.mark.slow

@@ -201,6 +201,15 @@ class Analyser:
         self.backend.close()
 
 
+def _load_analyser(config: PipelineConfig, names: list[str], results_out) -> Analyser | None:
+    """The analyser, or None once the parent is told why the model did not load."""
+    try:
+        return Analyser(config, names)
+    except Exception as exc:
+        results_out.put(("error", f"{type(exc).__name__}: {exc}"))
+        return None
+
+
 def _quiet_child() -> None:
     import os
     import signal
@@ -232,10 +241,8 @@ def stream_worker(
 
     _quiet_child()
     os.sched_setaffinity(0, {core})
-    try:
-        analyse = Analyser(config, names)
-    except Exception as exc:
-        results_out.put(("error", f"{type(exc).__name__}: {exc}"))
+    analyse = _load_analyser(config, names, results_out)
+    if analyse is None:
         return
     ready.set()
     desk = WorkerStreams(streams)
@@ -340,10 +347,8 @@ def inference_worker(
 
     _quiet_child()
     os.nice(5)  # decoding first when both want a core: a live stream cannot wait
-    try:
-        analyse = Analyser(config, names)
-    except Exception as exc:
-        results_out.put(("error", f"{type(exc).__name__}: {exc}"))
+    analyse = _load_analyser(config, names, results_out)
+    if analyse is None:
         return
     slots.attach()
     wait_s = config.max_wait_ms / 1000
