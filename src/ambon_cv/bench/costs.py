@@ -73,9 +73,8 @@ def bgr_cost(clip: Path, frames: int = 50, repeats: int = 3) -> float:
 
 
 def inference_cost(
-    backend, imgsz: int, batch: int, frames: list[np.ndarray], seconds: float = 2.0,
-    repeats: int = 3,
-) -> dict:  # fmt: skip
+    backend, imgsz: int, batch: int, frames: list[np.ndarray], seconds: float = 2.0, repeats=3
+) -> dict:
     """CPU seconds per frame to fit, infer (at `batch`) and decode, alone: of `repeats`
     passes of `seconds` each, the one that cost least (noise on a shared machine only adds)."""
     from ambon_cv.inference.decode import class_map, decode

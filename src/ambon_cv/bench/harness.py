@@ -96,7 +96,7 @@ def run_load(
     try:
         for p in procs:
             p.start()
-        for ready, proc in zip(readies, procs, strict=False):
+        for ready, proc in zip(readies, procs, strict=True):
             _wait_ready(ready, results_q, proc)
         for p in decoders:  # once inference is ready, so streams are not waiting on it
             procs.append(p)

@@ -110,9 +110,13 @@ def _stats_message(worker: int, readers, counters) -> tuple:
 class WorkerStreams:
     """The streams one worker process serves: recorded clips replayed by the worker's own
     thread (`ClipReplay`), live sources each by a `Reader` thread (they block on the network),
-    and every stream's analysis slots."""
+    and every stream's analysis slots; it sends the worker's counters to the parent every
+    STATS_EVERY_S, and once more when it closes."""
 
-    def __init__(self, streams: list[tuple[int, StreamProfile, StreamSource]]) -> None:
+    def __init__(
+        self, worker: int, streams: list[tuple[int, StreamProfile, StreamSource]], stats_out
+    ) -> None:
+        self.worker, self.stats_out, self._last_stats = worker, stats_out, 0.0
         self.halt = threading.Event()
         self.replay = ClipReplay([(p, s) for _, p, s in streams if s.kind == "clip"])
         replayed = iter(self.replay.clips)
@@ -132,10 +136,10 @@ class WorkerStreams:
         something to do."""
         due = self.replay.advance(now, budget_s)
         nxt = _schedule(self.readers, self.periods, self.counters, now, self.pending, on_frame)
+        if now - self._last_stats >= STATS_EVERY_S:
+            self.stats_out.put(_stats_message(self.worker, self.readers, self.counters))
+            self._last_stats = now
         return min(nxt, due)
-
-    def stats(self, worker: int) -> tuple:
-        return _stats_message(worker, self.readers, self.counters)
 
     def close(self) -> None:
         self.halt.set()
@@ -143,6 +147,7 @@ class WorkerStreams:
             if isinstance(r, Reader):
                 r.join(2.0)
         self.replay.close()
+        self.stats_out.put(_stats_message(self.worker, self.readers, self.counters))
 
 
 class Analyser:
@@ -152,7 +157,7 @@ class Analyser:
     def __init__(self, config: PipelineConfig, names: list[str]) -> None:
         from ambon_cv.alerts import AlertEngine
         from ambon_cv.inference.backends import open_backend
-        from ambon_cv.inference.decode import class_map
+        from ambon_cv.inference.decode import class_map, decode
         from ambon_cv.inference.letterbox import to_input
 
         self.backend = open_backend(
@@ -167,23 +172,21 @@ class Analyser:
         self.engine = AlertEngine(config.rules)
         self.names, self.conf = names, config.conf
         self.max_batch = min(config.max_batch, self.backend.max_batch)
+        self._decode, self._to_input = decode, to_input
         blank = np.zeros((3, config.imgsz, config.imgsz), np.uint8)
         self.backend.infer(to_input([blank]))  # warm-up
 
     def __call__(self, batch: list[tuple], fitted: list[np.ndarray], after=None) -> tuple:
         """`batch`: (stream id, captured, queued, ..., placement) per frame; `fitted` their
         arrays; `after()` runs once the input is built (a slot can be freed)."""
-        from ambon_cv.inference.decode import decode
-        from ambon_cv.inference.letterbox import to_input
-
         started = time.monotonic()
         t0 = time.perf_counter()
-        x = to_input(fitted)
+        x = self._to_input(fitted)
         if after:
             after()
         raw = self.backend.infer(x)
         t1 = time.perf_counter()
-        detections = decode(raw, [b[-1] for b in batch], self.ours, conf=self.conf)
+        detections = self._decode(raw, [b[-1] for b in batch], self.ours, conf=self.conf)
         alerts = []
         for (sid, captured, *_), d in zip(batch, detections, strict=True):
             for a in self.engine.update(self.names[sid], captured, d):
@@ -245,13 +248,11 @@ def stream_worker(
     if analyse is None:
         return
     ready.set()
-    desk = WorkerStreams(streams)
+    desk = WorkerStreams(worker, streams, stats_out)
     counters = desk.counters
-    waiting: list[tuple] = []
-    fitted: list[np.ndarray] = []
+    waiting: list[tuple] = []  # (stream id, captured, queued, fitted frame, placement)
     capacity = max(1, config.queue_size // workers)
     wait_s = config.max_wait_ms / 1000
-    last_stats = 0.0
 
     def take(i: int, frame) -> None:
         if len(waiting) >= capacity:  # inference is behind: drop now, before paying to convert
@@ -261,27 +262,22 @@ def stream_worker(
         array, place = fit(frame.image(), config.imgsz)
         counters[i].convert_s += time.perf_counter() - t
         counters[i].sent += 1
-        waiting.append((desk.ids[i], frame.captured, time.monotonic(), place))
-        fitted.append(array)
+        waiting.append((desk.ids[i], frame.captured, time.monotonic(), array, place))
 
     while not stop.is_set():
         now = time.monotonic()
         # decoding may take most of a batch's time in turn: a live stream cannot wait
         nxt = desk.serve(now, take, budget_s=0.25)
-        if now - last_stats >= STATS_EVERY_S:
-            stats_out.put(desk.stats(worker))
-            last_stats = now
         if waiting and (len(waiting) >= analyse.max_batch or now - waiting[0][2] >= wait_s):
-            n = analyse.max_batch
-            results_out.put(("records", *analyse(waiting[:n], fitted[:n])))
-            del waiting[:n], fitted[:n]
+            batch = waiting[: analyse.max_batch]
+            del waiting[: analyse.max_batch]
+            results_out.put(("records", *analyse(batch, [b[3] for b in batch])))
             continue  # decode what came due meanwhile before anything else
         if waiting:
             nxt = min(nxt, waiting[0][2] + wait_s)
         time.sleep(min(max(nxt - time.monotonic(), 0.0005), 0.02))
     desk.close()
     analyse.close()
-    stats_out.put(desk.stats(worker))
 
 
 def decode_worker(
@@ -300,9 +296,8 @@ def decode_worker(
 
     _quiet_child()
     slots.attach(*part)
-    desk = WorkerStreams(streams)
+    desk = WorkerStreams(worker, streams, stats_out)
     counters = desk.counters
-    last_stats = 0.0
 
     def send(i: int, frame) -> None:
         if frames_out.full():  # inference is behind: drop now, before paying to convert
@@ -325,12 +320,8 @@ def decode_worker(
     while not stop.is_set():
         now = time.monotonic()
         nxt = desk.serve(now, send)
-        if now - last_stats >= STATS_EVERY_S:
-            stats_out.put(desk.stats(worker))
-            last_stats = now
         time.sleep(min(max(nxt - time.monotonic(), 0.0005), 0.02))
     desk.close()
-    stats_out.put(desk.stats(worker))
 
 
 def inference_worker(

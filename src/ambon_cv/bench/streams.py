@@ -16,6 +16,7 @@ other streams go on.
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 from dataclasses import dataclass, field
@@ -55,6 +56,18 @@ class Frame:
 
     def image(self) -> np.ndarray:
         return self.raw.to_ndarray(format="bgr24")
+
+
+def _video(container, profile: StreamProfile):
+    """The container's video stream, its decoder set up as `profile` needs."""
+    stream = container.streams.video[0]
+    # one decoding thread per stream: hundreds of streams already keep every core busy, and
+    # ffmpeg's own frame threads would only add idle threads and switches
+    stream.codec_context.thread_count = 1
+    stream.codec_context.thread_type = "NONE"
+    if profile.decode == "keyframes":
+        stream.codec_context.skip_frame = "NONKEY"
+    return stream
 
 
 @dataclass
@@ -118,13 +131,7 @@ class Reader:
             self.source.url, options=options, timeout=(self.open_timeout_s, self.read_timeout_s)
         )
         try:
-            stream = container.streams.video[0]
-            # one decoding thread per stream: hundreds of streams already keep every core busy,
-            # and ffmpeg's own frame threads would only add idle threads and switches
-            stream.codec_context.thread_count = 1
-            stream.codec_context.thread_type = "NONE"
-            if self.profile.decode == "keyframes":
-                stream.codec_context.skip_frame = "NONKEY"
+            stream = _video(container, self.profile)
             self.stats.connected = True
             paced = self.source.kind == "clip"
             start = time.monotonic()
@@ -211,8 +218,6 @@ class ClipReplay:
         """Hand out every frame due by `now` (and decode each clip's next one), for at most
         `budget_s`, so a saturated machine still lets the caller serve its analysis slots.
         Returns when the next frame is due."""
-        import heapq
-
         heap = self._heap
         until = time.monotonic() + budget_s
         while heap and heap[0][0] <= now:
@@ -251,13 +256,8 @@ class ClipReplay:
         import av
 
         clip._container = av.open(clip.source.url)
-        stream = clip._container.streams.video[0]
-        stream.codec_context.thread_count = 1  # as a Reader decodes: see Reader._play
-        stream.codec_context.thread_type = "NONE"
-        if clip.profile.decode == "keyframes":
-            stream.codec_context.skip_frame = "NONKEY"
-        clip._stream = stream
-        clip._packets = clip._container.demux(stream)
+        clip._stream = _video(clip._container, clip.profile)
+        clip._packets = clip._container.demux(clip._stream)
         # from when it opened, not `now`: opening hundreds of clips at once takes seconds
         clip._start, clip._base, clip._pass_frames, clip._last_pts = time.monotonic(), None, 0, 0.0
         clip.stats.connected = True
