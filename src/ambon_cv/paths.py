@@ -7,6 +7,7 @@ tests agree on where `params.yaml`, `data/` and `reports/` are.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,26 @@ def under_root(path: str | Path, root: Path) -> Path:
     return path if path.is_absolute() else root / path
 
 
+def strict(data: Any) -> Any:
+    """`data` with NaN and infinities as None, so it is strict JSON (DVC, browsers and jq
+    reject NaN).
+
+    Example:
+        >>> strict({"recall": float("nan"), "alerts": [1.0, float("inf")]})
+        {'recall': None, 'alerts': [1.0, None]}
+    """
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: strict(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [strict(v) for v in data]
+    return data
+
+
 def write_json(path: Path, data: Any, indent: int = 2) -> None:
-    """Write `data` as JSON through a temporary file, so a reader (DVC, a notebook, the next
-    stage) never sees half a report."""
+    """Write `data` as strict JSON through a temporary file, so a reader (DVC, a notebook, the
+    next stage) never sees half a report."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=indent, default=str))
+    tmp.write_text(json.dumps(strict(data), indent=indent, default=str, allow_nan=False))
     os.replace(tmp, path)
