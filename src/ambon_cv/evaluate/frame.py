@@ -13,15 +13,25 @@ from ambon_cv.evaluate.detector import Detector
 
 
 def headline(
-    weights: Path, data: Path, imgsz: int, device: str, plots: Path | None, work: Path | None = None
+    weights: Path,
+    data: Path,
+    imgsz: int,
+    device: str,
+    plots: Path | None,
+    work: Path | None = None,
+    images: list[Path] | None = None,
 ) -> dict:
     """mAP and per-class numbers of any model ultralytics loads (.pt or an export) on the val
-    split of `data`; its plots are copied into `plots` (None: not kept). The export stage's
-    parity check calls this, so every format is measured by the same code."""
+    split of `data` (or only the val `images` given); its plots are copied into `plots` (None:
+    not kept). The export stage's parity check calls this, so every format is measured by the
+    same code."""
     from ultralytics import YOLO
 
     run = (work or plots.parent) / ((plots.name if plots else "val") + ".run")
     shutil.rmtree(run, ignore_errors=True)
+    subset = run.with_suffix(".subset")  # beside the run: ultralytics clears its own folder
+    if images is not None:
+        data = _subset(data, images, subset)
     result = YOLO(str(weights)).val(
         data=str(data),
         split="val",
@@ -37,7 +47,7 @@ def headline(
     out = {
         "mAP50": float(box.map50),
         "mAP50-95": float(box.map),
-        "images": sum(1 for _ in (data.parent / "images" / "val").iterdir()),
+        "images": len(images) if images is not None else _count(data.parent / "images" / "val"),
         "per_class": {},
     }
     for k, cls in enumerate(box.ap_class_index):
@@ -52,6 +62,35 @@ def headline(
         for png in run.glob("*.png"):
             shutil.copy2(png, plots / png.name)
     shutil.rmtree(run, ignore_errors=True)
+    shutil.rmtree(subset, ignore_errors=True)
+    return out
+
+
+def _count(folder: Path) -> int:
+    return sum(1 for _ in folder.iterdir())
+
+
+def _subset(data: Path, images: list[Path], folder: Path) -> Path:
+    """A dataset.yaml in `folder` whose val split is just `images` (labels found as usual)."""
+    import yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = yaml.safe_load(data.read_text())
+    listing = folder / "val.txt"
+    listing.write_text("".join(f"{Path(p).resolve()}\n" for p in images))
+    spec.update(path=str(data.parent.resolve()), val=str(listing))
+    out = folder / "data.yaml"
+    out.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return out
+
+
+def val_images(data: Path, cameras: set[str]) -> dict[str, list[Path]]:
+    """The val images of a curated YOLO export by source: `synthetic` (frames named after a
+    registry camera) and `real` (the rest: real photos and clips)."""
+    out: dict[str, list[Path]] = {"synthetic": [], "real": []}
+    for path in sorted((data.parent / "images" / "val").iterdir()):
+        camera = next((c for c in cameras if path.name.startswith(c + "_")), None)
+        out["synthetic" if camera else "real"].append(path)
     return out
 
 

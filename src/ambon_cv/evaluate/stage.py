@@ -12,7 +12,6 @@ Writes `reports/evaluate.json` (DVC metrics), `reports/evaluate.md` and plots in
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -20,10 +19,11 @@ from pathlib import Path
 from ambon_cv.config import CameraRegistry, Params
 from ambon_cv.evaluate.detector import Detector, DetectorError
 from ambon_cv.evaluate.events import evaluate_events
-from ambon_cv.evaluate.frame import breakdown, headline
+from ambon_cv.evaluate.frame import breakdown, headline, val_images
 from ambon_cv.evaluate.real import fight_clips, fight_clips_classified, garbage_map
 from ambon_cv.fights.stage import MODEL_DIR as FIGHT_MODEL
-from ambon_cv.paths import under_root
+from ambon_cv.paths import under_root, write_json
+from ambon_cv.train.base import sha256
 from ambon_cv.train.trainer import torch_device
 
 
@@ -52,11 +52,18 @@ def evaluate(
     reports = root / "reports"
     plots = reports / "evaluate"
     seconds: dict[str, float] = {}
-    metrics: dict = {"model": str(weights.relative_to(root))}
+    metrics: dict = {"model": str(weights.relative_to(root)), "model_sha256": sha256(weights)}
 
     t = time.perf_counter()
     data = root / "data" / "curated" / "yolo" / "dataset.yaml"
     metrics["frame"] = headline(weights, data, p.imgsz, device, plots)
+    # the synthetic city and the real photos apart: one can hide the other in the mixed figure
+    for source, images in val_images(data, {c.id for c in registry.cameras}).items():
+        if images:
+            m = headline(weights, data, p.imgsz, device, None, plots.parent, images=images)
+            metrics["frame"][source] = {
+                k: m[k] for k in ("mAP50", "mAP50-95", "images", "per_class")
+            }
     from ambon_cv.curate.db import connect
 
     fo = connect(root)
@@ -106,13 +113,9 @@ def evaluate(
     metrics["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
 
     reports.mkdir(exist_ok=True)
-    (reports / "evaluate.json").write_text(json.dumps(metrics, indent=2, default=_nan))
+    write_json(reports / "evaluate.json", metrics)
     (reports / "evaluate.md").write_text(_markdown(metrics))
     return metrics
-
-
-def _nan(value):
-    return None if isinstance(value, float) and math.isnan(value) else str(value)
 
 
 def _timeline_plot(timeline: list[dict], path: Path) -> None:
@@ -194,6 +197,22 @@ def _markdown(m: dict) -> str:
         "",
         "Plots: confusion matrix and PR curves in `reports/evaluate/`.",
     ]
+    sources = [s for s in ("synthetic", "real") if s in f]
+    if sources:
+        classes = list(f["per_class"])
+        lines += [
+            "",
+            "mAP50 by source (the synthetic city and the real photos apart):",
+            "",
+            "| source | images | all | " + " | ".join(classes) + " |",
+            "|" + "---|" * (3 + len(classes)),
+            *[
+                f"| {s} | {f[s]['images']} | {_fmt(f[s]['mAP50'])} | "
+                + " | ".join(_fmt(f[s]["per_class"].get(c, {}).get("mAP50")) for c in classes)
+                + " |"
+                for s in sources
+            ],
+        ]
     by = f.get("fiftyone", {}).get("by", {})
     for field, groups in by.items():
         lines += [
