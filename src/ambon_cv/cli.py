@@ -267,6 +267,24 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- ambon base --------------------------------------------------------------------------------
+
+
+def _cmd_base(args: argparse.Namespace) -> int:
+    from ambon_cv.paths import project_root
+    from ambon_cv.train.base import build, release
+
+    root = project_root()
+    if args.action == "build":
+        target = build(_params(args), load_cameras(), root, args.version, args.note, args.overrides)
+    else:
+        target = release(root, args.version, args.note)
+    print(
+        f"base: released {target.relative_to(root)} with its card {target.with_suffix('.md').name}"
+    )
+    return 0
+
+
 # --- ambon fights --------------------------------------------------------------------------------
 
 
@@ -321,7 +339,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if args.action == "publish":
         from ambon_cv.export.publish import publish
 
-        tag = publish(project_root(), args.version or params.export.version)
+        tag = publish(
+            project_root(), args.version or params.export.version, allow_weak=args.allow_weak
+        )
         print(f"export: published {tag}; push it with git push origin {tag} (and dvc push)")
         return 0
     from ambon_cv.export.stage import export
@@ -538,6 +558,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_train)
 
     p = sub.add_parser(
+        "base",
+        help="the released base detector (models/base/): build and release a new version",
+        description="build: train with the train.base recipe of params.yaml on the curated "
+        "train split, evaluate, and release models/base/ambon-base-v<N>.pt with its card. "
+        "release: release models/best.pt as it stands (after ambon train and ambon evaluate). "
+        "A released version is never overwritten.",
+    )
+    p.add_argument("action", choices=["build", "release"])
+    p.add_argument("--version", type=int, required=True, help="the new base's version number")
+    p.add_argument("--note", default="", help="a line for the card (why this base)")
+    _add_overrides(p)
+    p.set_defaults(handler=_cmd_base)
+
+    p = sub.add_parser(
         "fights",
         help="fights stage: the real-fight clip classifier, cross-validated by recording",
         description=(
@@ -584,6 +618,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-degraded",
         action="store_true",
         help="publish exports/ even when a format misses its parity bound (marked failed)",
+    )
+    p.add_argument(
+        "--allow-weak",
+        action="store_true",
+        help="publish: tag a model below the quality floor (export.floor) anyway",
     )
     p.add_argument("--version", help="publish: the version (default: params export.version)")
     _add_overrides(p)
