@@ -49,7 +49,7 @@ def summary_lines(root: Path) -> list[str]:
     if train:
         m = {k.split("/")[-1]: v for k, v in train.items() if "mAP" in k}
         lines.append(
-            f"train     {train.get('epochs', 'n/a')} epochs; "
+            f"train     {train.get('epochs', 'n/a')} epochs from {train.get('start', 'n/a')}; "
             + ", ".join(f"{k} {_f(v)}" for k, v in m.items())
         )
     if fights:
@@ -66,6 +66,16 @@ def summary_lines(root: Path) -> list[str]:
             + ", ".join(f"{c} {_f(v.get('mAP50'), 2)}" for c, v in f.get("per_class", {}).items())
             + ")"
         )
+        for source in ("synthetic", "real"):
+            if source in f:
+                s = f[source]
+                lines.append(
+                    f"          {source} val mAP50 {_f(s.get('mAP50'))} ("
+                    + ", ".join(
+                        f"{c} {_f(v.get('mAP50'), 2)}" for c, v in s.get("per_class", {}).items()
+                    )
+                    + ")"
+                )
         for kind, e in ev.get("event", {}).items():
             lines.append(
                 f"alerts    {kind}: incident recall {_f(e.get('incident_recall'), 2)} "
@@ -87,6 +97,16 @@ def summary_lines(root: Path) -> list[str]:
                 f"real      fight clips through the clip classifier: accuracy "
                 f"{_f(r.get('accuracy'), 2)}, ROC-AUC {_f(r.get('roc_auc'), 2)}"
             )
+    if ex and "quality" in ex:
+        below = ex["quality"]["below"]
+        lines.append(
+            "quality   "
+            + (
+                "meets the quality floor (export.floor): export publish may tag it"
+                if not below
+                else "BELOW the quality floor, export publish refuses it: " + "; ".join(below)
+            )
+        )
     if ex:
         lines.append(
             "export    "

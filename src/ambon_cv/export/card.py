@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from ambon_cv.machine import cpu_line
+
 INTENDED_USE = (
     "Flagging garbage piles, overflowing bins and fights in the Ambon city CCTV command "
     "center's camera streams, as alerts that a person on duty confirms before acting. Not for "
@@ -24,7 +26,7 @@ def data_version(root: Path) -> dict:
     lock_file = root / "dvc.lock"
     lock = yaml.safe_load(lock_file.read_text()) if lock_file.exists() else {}
     out: dict = {}
-    for stage, path in (("curate", "data/curated"), ("train", "models")):
+    for stage, path in (("curate", "data/curated"), ("train", "models/best.pt")):
         for o in (lock or {}).get("stages", {}).get(stage, {}).get("outs", []):
             if o.get("path") == path:
                 out[path] = o.get("md5") or o.get("hash")
@@ -90,8 +92,10 @@ def build_card(
             "event": evaluation.get("event", {}),
             "real": evaluation.get("real", {}),
         },
+        "quality": report.get("quality", {}),
         "formats": report["formats"],
         "speed": report["speed"],
+        "machine": cpu_line(),
         "intended_use": INTENDED_USE,
         "known_limits": known_limits(evaluation, report["formats"]),
     }
@@ -103,7 +107,18 @@ def card_markdown(card: dict) -> str:
     def f(v) -> str:
         return "n/a" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
 
+    below = card.get("quality", {}).get("below")
     lines = [
+        *(
+            [
+                f"**BELOW THE QUALITY FLOOR** (export.floor): {'; '.join(below)}. "
+                "`ambon export publish` refuses this model; a version published with "
+                "`--allow-weak` is not fit for the command center's wall.",
+                "",
+            ]
+            if below
+            else []
+        ),
         f"# Model card: {card['name']} v{card['version']}",
         "",
         f"Created {card['created']}. Input {card['params']['export']['imgsz']} px, classes: "
@@ -151,7 +166,13 @@ def card_markdown(card: dict) -> str:
             f"- real fight clips, clip classifier (`fight-clips/`): accuracy "
             f"{f(r.get('accuracy'))}, ROC-AUC {f(r.get('roc_auc'))} ({r.get('source')})"
         )
-    lines += ["", "## Formats", "", *format_table(card["formats"], card["speed"]), ""]
+    if card.get("quality"):
+        lines.append(
+            "- quality floor (export.floor): "
+            + ("met" if not below else "BELOW: " + "; ".join(below))
+        )
+    lines += ["", "## Formats", "", f"Speed measured on {card.get('machine', 'n/a')}.", ""]
+    lines += [*format_table(card["formats"], card["speed"]), ""]
     lines += ["## Known limits", "", *[f"- {x}" for x in card["known_limits"]], ""]
     return "\n".join(lines)
 

@@ -7,6 +7,7 @@ that version:
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -26,12 +27,34 @@ def tag_name(version: str) -> str:
     return f"{ARTIFACT}@v{version.removeprefix('v')}"
 
 
-def publish(root: Path, version: str, message: str = "") -> str:
+def quality_shortfalls(root: Path) -> list[str]:
+    """What the export's model card says is below the quality floor (export.floor)."""
+    card_file = root / "exports" / "model-card.json"
+    if not card_file.is_file():
+        raise PublishError("exports/model-card.json is missing: run the export stage first")
+    quality = json.loads(card_file.read_text()).get("quality")
+    if quality is None:
+        raise PublishError(
+            "exports/model-card.json predates the quality floor: rerun dvc repro export"
+        )
+    return list(quality.get("below", []))
+
+
+def publish(root: Path, version: str, message: str = "", allow_weak: bool = False) -> str:
     """Tag HEAD as `ambon-detector@v<version>`; refuses when the exports are not committed (the
-    tag would name weights nobody can fetch) or the version exists. Returns the tag."""
+    tag would name weights nobody can fetch), the version exists, or the model is below the
+    quality floor (unless `allow_weak`: the tag message then says so). Returns the tag."""
     tag = tag_name(version)
     if _git(root, "rev-parse", "--git-dir").returncode:
         raise PublishError(f"{root} is not a git repository; versions are git tags")
+    below = quality_shortfalls(root)
+    if below and not allow_weak:
+        raise PublishError(
+            "the model is below the quality floor (export.floor in params.yaml): "
+            + "; ".join(below)
+            + ". Train a better one, or publish anyway with --allow-weak (its model card "
+            "already says so in its first line)"
+        )
     status = _git(root, "status", "--porcelain", "--", "dvc.lock", "dvc.yaml", "params.yaml")
     if status.stdout.strip():
         raise PublishError(
@@ -49,7 +72,8 @@ def publish(root: Path, version: str, message: str = "") -> str:
         "-a",
         tag,
         "-m",
-        message or f"Registering artifact {ARTIFACT} version v{version}",
+        (message or f"Registering artifact {ARTIFACT} version v{version}")
+        + (f"\n\nBelow the quality floor: {'; '.join(below)}" if below else ""),
     )
     if done.returncode:
         raise PublishError(f"git tag {tag} failed: {done.stderr.strip()}")

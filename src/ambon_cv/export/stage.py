@@ -24,10 +24,12 @@ from ambon_cv.config import Params
 from ambon_cv.errors import AmbonError
 from ambon_cv.evaluate.frame import headline
 from ambon_cv.export.card import build_card, card_markdown, format_table
+from ambon_cv.export.floor import shortfalls
 from ambon_cv.export.formats import FORMATS, Format
 from ambon_cv.export.speed import BASELINE, time_backends, with_ratios
 from ambon_cv.export.triton import write_repository
 from ambon_cv.fights.stage import MODEL_DIR as FIGHT_MODEL
+from ambon_cv.machine import cpu_line
 from ambon_cv.paths import write_json
 from ambon_cv.train.trainer import torch_device
 
@@ -201,6 +203,7 @@ def _run(
         "triton": str(triton_dir.relative_to(stage)) if triton_dir else None,
         "fight_clips": "fight-clips" if fight_model.is_dir() else None,
         "device": device,
+        "machine": cpu_line(),
         "seconds": round(time.perf_counter() - started, 1),
     }
     int8 = speed.get("openvino_int8", {})
@@ -210,6 +213,13 @@ def _run(
 
     evaluation_file = root / "reports" / "evaluate.json"
     evaluation = json.loads(evaluation_file.read_text()) if evaluation_file.exists() else {}
+    below = shortfalls(evaluation, p.floor)
+    report["quality"] = {"meets_floor": not below, "below": below, "floor": p.floor.model_dump()}
+    if below:
+        _say(
+            True,
+            "WARNING: below the quality floor (export publish refuses it): " + "; ".join(below),
+        )
     card = build_card(p.version, params.model_dump(), evaluation, report, root)
     (stage / "model-card.json").write_text(json.dumps(card, indent=2, default=str))
     (stage / "model-card.md").write_text(card_markdown(card))
@@ -269,6 +279,14 @@ def _write_reports(report: dict, root: Path, rejected: bool) -> None:
         if rejected
         else "All built formats are in `exports/`.",
         "",
+        "Quality floor (export.floor): "
+        + (
+            "met."
+            if not report["quality"]["below"]
+            else "BELOW, `ambon export publish` refuses it: "
+            + "; ".join(report["quality"]["below"])
+        ),
+        "",
         f"PyTorch val mAP50 {report['pytorch']['mAP50']:.4f}; INT8 calibrated on "
         f"{report['calibration_frames']} train frames; device {report['device']}.",
         "",
@@ -276,6 +294,7 @@ def _write_reports(report: dict, root: Path, rejected: bool) -> None:
         "",
         "Speed: median call time per batch, formats timed in turns in one run; ratios are "
         "throughput over PyTorch eager at the same batch size. Plot: `reports/export/speed.png`.",
+        f"Measured on {report.get('machine', 'n/a')}.",
         "",
         f"Triton model repository: `exports/{report['triton']}`." if report["triton"] else "",
         "Model card: `exports/model-card.md`.",
