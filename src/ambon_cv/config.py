@@ -197,6 +197,9 @@ class TrainParams(_Strict):
     batch: int = Field(16, ge=1)
     seed: int = 0
     workers: int = Field(2, ge=0)
+    threads: int = Field(
+        0, ge=0, description="CPU threads; 0: every core (ultralytics alone leaves one idle)"
+    )
     device: str = Field("auto", description="auto (a GPU when there is one), cpu, 0, 0,1 ...")
     patience: int = Field(50, ge=0)
     fraction: float = Field(1.0, gt=0, le=1, description="share of the train split used")

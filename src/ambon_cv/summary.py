@@ -119,6 +119,7 @@ def summary_lines(root: Path) -> list[str]:
             f"bench     {v['streams']} streams {'PASS' if v['pass'] else 'FAIL'}; holds "
             f"{bench['max_streams']['pipeline']} streams (naive {bench['max_streams']['naive']}, "
             f"{_f(bench.get('x_naive'), 1)}x); efficiency {_f(bench.get('efficiency'), 2)}"
+            + (f"; on {bench['machine']}" if bench.get("machine") else "")
         )
     times_file = root / TIMES
     if times_file.exists():

@@ -67,6 +67,11 @@ def test_the_model_card_names_data_metrics_and_limits(exported):
     assert any("tensorrt_fp16 not built here" in x for x in card["known_limits"])
     md = (root / "exports" / "model-card.md").read_text()
     assert "## Known limits" in md and "| onnx | passed |" in md
+    # a one-epoch model at 64 px is below the quality floor: the card's first line says so
+    assert report["quality"]["below"] and card["quality"] == report["quality"]
+    first = md.splitlines()[0]
+    assert first.startswith("**BELOW THE QUALITY FLOOR**") and "--allow-weak" in first
+    assert "Speed measured on " in md and card["machine"]
 
 
 @pytest.mark.slow

@@ -25,6 +25,7 @@ from ambon_cv.bench.profiles import StreamProfile, stream_profiles
 from ambon_cv.bench.streams import StreamSource
 from ambon_cv.bench.summary import summarise
 from ambon_cv.config import CameraRegistry, Params
+from ambon_cv.machine import cpu_line
 from ambon_cv.paths import under_root, write_json
 
 
@@ -126,6 +127,7 @@ def bench(
     summary = summarise(result, b.slo)
     summary["model"] = _shown(config.model, root)
     summary["source"] = source or b.source
+    summary["machine"] = cpu_line()
     if report:
         out = root / "reports" / "bench"
         out.mkdir(parents=True, exist_ok=True)
@@ -225,6 +227,7 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
     out = {
         "model": _shown(config.model, root),
         "source": b.source,
+        "machine": cpu_line(),
         "slo": b.slo.model_dump(),
         "verdict": {
             "streams": b.streams,
@@ -284,6 +287,8 @@ def run_markdown(s: dict) -> str:
         "",
         f"**{v}**" + (" (interrupted: partial)" if s["interrupted"] else ""),
         "",
+        f"Measured on {s.get('machine', 'n/a')}.",
+        "",
         f"- analysed {s['analysed_fps']} of {s['target_fps']} frames/s "
         f"(ratio {s['analysed_ratio']}), drop rate {s['drop_rate']}",
         f"- latency capture->result p50/p95/p99: {s['latency_ms']['p50']} / "
@@ -309,6 +314,8 @@ def sweep_markdown(o: dict) -> str:
     v = o["verdict"]
     lines = [
         f"# Live-load sweep on `{o['model']}` ({o['source']})",
+        "",
+        f"Measured on {o.get('machine', 'n/a')}.",
         "",
         f"**{v['streams']} streams: {'PASS' if v['pass'] else 'FAIL'}**"
         + ("" if v["pass"] else " (" + "; ".join(v["failed"]) + ")"),

@@ -49,6 +49,25 @@ def dataset_classes(data: Path) -> list[str]:
     return [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)
 
 
+def _cpu_callbacks(threads: int) -> dict:
+    """Train fast on a CPU: `threads` threads (0: every core this process may use; ultralytics
+    alone sets one fewer than the machine has, which on 2 cores halves the speed) and
+    channels-last tensors (measured here: a batch of 16 at 256 px trains 1.4x faster)."""
+    import torch
+
+    def use_threads(trainer) -> None:
+        if trainer.device.type == "cpu":
+            torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
+
+    def channels_last(trainer) -> None:
+        if trainer.device.type == "cpu":
+            trainer.model.to(memory_format=torch.channels_last)
+            if trainer.ema is not None:
+                trainer.ema.ema.to(memory_format=torch.channels_last)
+
+    return {"on_pretrain_routine_start": use_threads, "on_pretrain_routine_end": channels_last}
+
+
 def _dvclive_callbacks(folder: Path, resume: bool):
     """Per-epoch metrics to DVCLive (metrics.json + plots/metrics/*.tsv); the last step holds
     the best model's validation."""
@@ -111,7 +130,11 @@ def train(
         shutil.rmtree(runs / RUN_NAME, ignore_errors=True)
         model = YOLO(resolve_start(params.model, root, dataset_classes(data)))
     live_dir = root / "dvclive" / "train"
-    for extra in (_dvclive_callbacks(live_dir, resume), callbacks or {}):
+    for extra in (
+        _cpu_callbacks(params.threads),
+        _dvclive_callbacks(live_dir, resume),
+        callbacks or {},
+    ):
         for event, fn in extra.items():
             model.add_callback(event, fn)  # appended: ours and the caller's both run
     aug = params.augment
