@@ -29,6 +29,7 @@ from ambon_cv.export.formats import FORMATS, Format
 from ambon_cv.export.speed import BASELINE, time_backends, with_ratios
 from ambon_cv.export.triton import write_repository
 from ambon_cv.fights.stage import MODEL_DIR as FIGHT_MODEL
+from ambon_cv.inference.precision import exact_openvino
 from ambon_cv.machine import cpu_line
 from ambon_cv.paths import write_json
 from ambon_cv.train.trainer import torch_device
@@ -75,7 +76,8 @@ def _export_one(fmt: Format, work: Path, stage: Path, imgsz: int, device: str, c
         args.update(data=str(calib), split="train")
     if fmt.needs_gpu:
         args["batch"] = 16
-    made = Path(YOLO(str(work / "model.pt")).export(**args))
+    with exact_openvino():  # INT8 calibration statistics in full precision too
+        made = Path(YOLO(str(work / "model.pt")).export(**args))
     target = stage / fmt.target
     shutil.move(str(made if made.is_absolute() else work / made.name), target)
     return target

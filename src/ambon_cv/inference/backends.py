@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ambon_cv.errors import AmbonError
+from ambon_cv.inference.precision import exact
 
 
 class BackendError(AmbonError, RuntimeError):
@@ -209,7 +210,8 @@ def _openvino(p: Path, threads: int | None) -> Backend:
     core = ov.Core()
     xml = next(p.glob("*.xml"))
     model = core.read_model(xml)
-    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": _threads(threads)}
+    # full precision on every CPU (ambon_cv.inference.precision): what the parity check proved
+    config = exact({"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": _threads(threads)})
     compiled = core.compile_model(model, "CPU", config)
     meta_file = p / "metadata.yaml"
     meta = yaml.safe_load(meta_file.read_text()) if meta_file.exists() else {}
