@@ -28,10 +28,12 @@ class Detector:
     ) -> None:
         from ultralytics import YOLO
 
+        from ambon_cv.cores import on_every_core
+
         path = Path(weights)
         if not path.exists():
             raise DetectorError(f"no model at {path}: run the train stage first (dvc repro train)")
-        self.model = YOLO(str(path))
+        self.model = on_every_core(YOLO(str(path)))
         self.imgsz, self.conf, self.device, self.batch = imgsz, conf, device, batch
         self.name = path.name
 

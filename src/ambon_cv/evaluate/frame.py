@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from ambon_cv.cores import on_every_core
 from ambon_cv.detections import CLASSES
 from ambon_cv.evaluate.detector import Detector
 from ambon_cv.inference.precision import exact_openvino
@@ -34,7 +35,7 @@ def headline(
     if images is not None:
         data = _subset(data, images, subset)
     with exact_openvino():  # an OpenVINO export is measured as it computes on any CPU
-        result = YOLO(str(weights)).val(
+        result = on_every_core(YOLO(str(weights))).val(
             data=str(data),
             split="val",
             imgsz=imgsz,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ambon_cv.config import TrainParams
+from ambon_cv.cores import use_cores
 from ambon_cv.paths import write_json
 from ambon_cv.train.starts import TrainError, resolve_start
 
@@ -57,7 +58,7 @@ def _cpu_callbacks(threads: int) -> dict:
 
     def use_threads(trainer) -> None:
         if trainer.device.type == "cpu":
-            torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
+            use_cores(threads)
 
     def channels_last(trainer) -> None:
         if trainer.device.type == "cpu":
@@ -65,7 +66,11 @@ def _cpu_callbacks(threads: int) -> dict:
             if trainer.ema is not None:
                 trainer.ema.ema.to(memory_format=torch.channels_last)
 
-    return {"on_pretrain_routine_start": use_threads, "on_pretrain_routine_end": channels_last}
+    return {
+        "on_pretrain_routine_start": use_threads,
+        "on_pretrain_routine_end": channels_last,
+        "on_val_start": lambda _: use_cores(threads),  # the final validation picks a device anew
+    }
 
 
 def _dvclive_callbacks(folder: Path, resume: bool):
