@@ -121,10 +121,13 @@ def _training(root: Path) -> dict:
         "freeze", "mosaic", "close_mosaic", "fliplr", "scale", "translate", "hsv_h", "hsv_s",
         "hsv_v", "seed", "device", "fraction",
     )  # fmt: skip
+    report = root / "reports" / "train.json"
+    start = json.loads(report.read_text()).get("start") if report.is_file() else None
+    kept = {k: args[k] for k in keep if args.get(k) is not None}
     return {
         "epochs": len(rows),
         "wall_s": round(float(rows[-1]["time"]), 1) if rows else None,
-        "args": {k: args[k] for k in keep if k in args},
+        "args": kept | ({"model": start} if start else {}),  # the start's name, not its cache
     }
 
 
@@ -167,12 +170,15 @@ def build(
 
     if base_file(root, version).exists():
         raise TrainError(f"{base_file(root, version).relative_to(root)} exists; pick a new version")
+    code = _git_commit(root)  # the code that trains, not whatever is checked out hours later
     train(recipe_params(params.train), root)
     evaluate(params, registry, root)
-    return release(root, version, note, rebuild_command(version, overrides))
+    return release(root, version, note, rebuild_command(version, overrides), code)
 
 
-def release(root: Path, version: int, note: str = "", rebuild: str = "") -> Path:
+def release(
+    root: Path, version: int, note: str = "", rebuild: str = "", code: dict | None = None
+) -> Path:
     """Release `models/best.pt`, as the evaluate stage measured it, as base v`version`.
 
     Raises:
@@ -208,7 +214,7 @@ def release(root: Path, version: int, note: str = "", rebuild: str = "") -> Path
         "sha256": digest,
         "bytes": size,
         "released": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "git": _git_commit(root),
+        "git": code or _git_commit(root),
         "data": _data_hashes(root),
         "training": _training(root) | {"machine": cpu_line()},
         "metrics": headline_metrics(evaluation),
