@@ -269,12 +269,28 @@ def params_for(project, tiny_cfg):
     )
 
 
+def fine_tune_params():
+    """params.yaml's train section (make run's fine-tune of the released base), sized for tests."""
+    from ambon_cv.config import load_params
+
+    train = load_params(_REPO / "params.yaml").train
+    return train.model_copy(
+        update=dict(
+            model=str(_REPO / train.model),
+            imgsz=64,
+            batch=8,
+            workers=0,
+            cache=False,
+            device="cpu",
+        )
+    )
+
+
 @pytest.fixture(scope="session")
 def trained(project, registry, tiny_cfg):
     """The tiny project curated and trained for one epoch (models/best.pt); its params."""
     import pandas as pd
 
-    from ambon_cv.config import TrainParams
     from ambon_cv.curate.dataset import curate
     from ambon_cv.fights.stage import train_fight_model
     from ambon_cv.train.trainer import train
@@ -283,7 +299,7 @@ def trained(project, registry, tiny_cfg):
     params = params_for(project, tiny_cfg)
     frames = pd.read_parquet(root / "data" / "frames" / "frames.parquet")
     curate(params.curate, frames, registry, root, progress=False)
-    train(TrainParams(epochs=1, imgsz=64, batch=8, workers=0, cache=False, device="cpu"), root)
+    train(fine_tune_params(), root)
     train_fight_model(params.fights, root, progress=False)
     return params
 

@@ -69,3 +69,19 @@ def test_bad_setups_say_what_to_do(tmp_path):
         train(TrainParams(model="yolo11n.pt"), tmp_path, data=data)
     with pytest.raises(TrainError, match="nothing to resume"):
         train(TrainParams(), tmp_path, resume=True, data=data)
+
+
+@pytest.mark.slow
+def test_make_runs_fine_tune_starts_from_the_released_base(project, trained):
+    import torch
+    from ultralytics import YOLO
+
+    root = project[0]
+    report = json.loads((root / "reports" / "train.json").read_text())
+    assert report["epochs"] == 1 and report["start"].endswith("models/base/ambon-base-v1.pt")
+    base = YOLO(report["start"]).model
+    tuned = YOLO(str(root / "models" / "best.pt")).model
+    backbone = list(zip(base.model[0].parameters(), tuned.model[0].parameters(), strict=True))
+    assert backbone and all(torch.equal(b, t) for b, t in backbone), "train.freeze: 1 keeps it"
+    head = zip(base.model[-1].parameters(), tuned.model[-1].parameters(), strict=True)
+    assert any(not torch.equal(b, t) for b, t in head), "one epoch moved the head"
