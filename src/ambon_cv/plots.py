@@ -131,6 +131,23 @@ def learning_curves(root: Path):
     return fig
 
 
+def start_curves(runs: dict[str, Path]):
+    """Val mAP50 per epoch of training runs (ultralytics' results.csv), one line per start."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, csv in runs.items():
+        table = pd.read_csv(csv)
+        table.columns = [c.strip() for c in table.columns]
+        ax.plot(table["epoch"], table["metrics/mAP50(B)"], marker="o", ms=3, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("val mAP50 (whole split)")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def breakdown(evaluation: dict):
     """mAP50 per camera and per time of day, from reports/evaluate.json."""
     plt = _plt()
