@@ -239,6 +239,7 @@ def params_for(project, tiny_cfg):
         ExportParams,
         FightsParams,
         Params,
+        ParityBounds,
         SpeedParams,
         SplitParams,
     )
@@ -263,7 +264,12 @@ def params_for(project, tiny_cfg):
                 real_fights=str(real[1].path),
             ),
             "export": ExportParams(
-                imgsz=64, calibration_frames=300, speed=SpeedParams(batches=[1, 4], seconds=0.3)
+                imgsz=64,
+                calibration_frames=300,
+                speed=SpeedParams(batches=[1, 4], seconds=0.3),
+                # a one-epoch fine-tune at 64 px on a handful of val frames: one box that INT8
+                # moves shifts mAP50 by about 0.02, so the bound here is looser than the real one
+                parity=ParityBounds(int8=0.05),
             ),
         }
     )

@@ -39,6 +39,7 @@ def headline(
             data=str(data),
             split="val",
             imgsz=imgsz,
+            rect=False,  # a square letterbox for every format, as exports and the live load run
             device=device,
             plots=plots is not None,
             verbose=False,
