@@ -548,10 +548,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "train",
-        help="train stage: the YOLO detector on data/curated/yolo (DVCLive metrics)",
-        description="Train the detector with params train (model .yaml from scratch or a local "
-        ".pt; offline), log epochs with DVCLive in dvclive/train, publish models/ and "
-        "reports/train.json. --resume continues an interrupted run.",
+        help="train stage: fine-tune the released base detector on data/curated/yolo",
+        description="Train the detector with params train: by default fine-tune the released "
+        "base (models/base/); or a local .pt, a named start, a model .yaml from scratch; "
+        "offline. Log epochs with DVCLive in dvclive/train, publish models/best.pt, last.pt, "
+        "args.yaml and reports/train.json. --resume continues an interrupted run.",
     )
     p.add_argument("--resume", action="store_true", help="continue from runs/train/ambon/last.pt")
     _add_overrides(p)
