@@ -45,6 +45,8 @@ def test_a_release_copies_the_evaluated_model_with_its_card(tmp_path):
     assert card["rebuild"] == "dvc repro curate && ambon base build --version 3"
     text = target.with_suffix(".md").read_text()
     assert "ambon base build --version 3" in text and "first release" in text
+    index = (tmp_path / "models" / "base" / "model-cards.md").read_text()
+    assert "[ambon-base-v3](ambon-base-v3.md)" in index and "| 0.930 | 0.710 | 0.960 |" in index
 
 
 def test_a_released_version_is_never_overwritten(tmp_path):

@@ -227,7 +227,38 @@ def release(
     write_json(target.with_suffix(".json"), card)
     target.with_suffix(".md").write_text(card_markdown(card))
     tmp.replace(target)
+    write_index(target.parent)
     return target
+
+
+def write_index(folder: Path) -> Path:
+    """models/base/model-cards.md: every released base, newest first, linking its card."""
+    rows = []
+    for card_file in folder.glob("ambon-base-v*.json"):
+        card = json.loads(card_file.read_text())
+        syn, real = card["metrics"]["synthetic_val"], card["metrics"]["real_val"]
+        recall = card["metrics"]["garbage_incidents"]["incident_recall"]
+        rows.append(
+            (
+                int(card["name"].rsplit("v", 1)[1]),
+                f"| [{card['name']}]({card_file.with_suffix('.md').name}) | {card['released']} | "
+                f"{_f(syn.get('mAP50'))} | {_f(real.get('mAP50'))} | {_f(recall)} | "
+                f"`{card['rebuild']}` |",
+            )
+        )
+    lines = [
+        "# Released base detectors: model cards",
+        "",
+        "What `train.model` can fine-tune; each file's own card says how it was built.",
+        "",
+        "| base | released | synthetic val mAP50 | real val mAP50 | garbage incident recall "
+        "| rebuild |",
+        "|---|---|---|---|---|---|",
+        *(row for _, row in sorted(rows, reverse=True)),
+    ]
+    index = folder / "model-cards.md"
+    index.write_text("\n".join(lines) + "\n")
+    return index
 
 
 def _f(v) -> str:
