@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-_CHECKOUT = Path(__file__).resolve().parents[2]
+CHECKOUT = Path(__file__).resolve().parents[2]  # the source checkout (editable install)
 
 
 def project_root() -> Path:
@@ -29,7 +29,7 @@ def project_root() -> Path:
     for folder in (here, *here.parents):
         if (folder / "params.yaml").is_file() and (folder / "data").is_dir():
             return folder
-    return _CHECKOUT
+    return CHECKOUT
 
 
 def cache_dir() -> Path:

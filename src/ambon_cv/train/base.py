@@ -14,7 +14,6 @@ version is never overwritten: a new base is a new file and a new card.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -22,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ambon_cv.config import BaseRecipe, TrainParams
+from ambon_cv.footage.probe import sha256_of as sha256
 from ambon_cv.machine import cpu_line
 from ambon_cv.paths import write_json
 from ambon_cv.train.starts import TrainError
@@ -58,14 +58,6 @@ def recipe_params(train: TrainParams) -> TrainParams:
             "augment": train.augment.model_copy(update={"close_mosaic": r.close_mosaic}),
         }
     )
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _git_commit(root: Path) -> dict:

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ambon_cv.errors import AmbonError
-from ambon_cv.paths import under_root
+from ambon_cv.paths import CHECKOUT, under_root
 
 ARCHITECTURES = Path(__file__).with_name("architectures")
-CHECKOUT = Path(__file__).resolve().parents[3]  # the source checkout (editable install)
 
 
 class TrainError(AmbonError, RuntimeError):
