@@ -1,14 +1,18 @@
 """Real fights from clip labels: every option tried, side by side, by 5-fold cross-validation
 GROUPED BY SOURCE RECORDING on a folder of fight/ and noFight/ clips (default: the 200 shared
-clips). Each option's accuracy is also shown as the mean ± spread over several fold draws, and
-a plain stratified split (which leaks scenes between train and test) is printed beside the
-default to show how much leaking flatters it.
+clips), each as the mean ± spread over several fold draws.
 
-Options: the feature sets of `ambon_cv.fights.motion` (region, statistics) times the
-classifiers of `ambon_cv.fights.classifier` (extra_trees, logistic). The `fights` stage keeps
-the one set in params.yaml.
+Options: how the motion is measured (feature set, grey width, frames used per second), the
+classifier, whether the threshold and calibration are chosen inside each fold, and whether
+windows of the synthetic city's footage are added to every training fold. A plain stratified
+split (which leaks scenes between train and test) is shown beside the default to show how
+much leaking flatters it. The `fights` stage keeps the one set in params.yaml.
+
+Also prints what the motion costs per second of video on this CPU (features only; decoding is
+the live-load benchmark's), since the streaming analytic runs it on every hot-spot stream.
 
 Run: .venv/bin/python benchmarks/fight_cv.py [--folder ../shared/datasets/surveillance-fights]
+     [--out reports/fight_options.md]
 """
 
 from __future__ import annotations
@@ -16,15 +20,22 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from ambon_cv.config import load_params
-from ambon_cv.fights.classifier import CLASSIFIERS, grouped_cv, labelled_clips
-from ambon_cv.fights.motion import FEATURE_SETS
+from ambon_cv.fights.classifier import grouped_cv, labelled_clips
 from ambon_cv.fights.stage import clip_feature_matrix, feature_settings
+from ambon_cv.machine import cpu_line
+
+MEASURES = [  # (name, overrides of the fights params)
+    ("region, 128 px, every frame (default)", {}),
+    ("region, 160 px, every frame", {"width": 160}),
+    ("region, 128 px, 12.5 frames/s", {"flow_fps": 12.5}),
+    ("statistics, 160 px, 10 frames/s", {"features": "statistics", "width": 160}),
+]
+CLASSIFIERS = ["vote", "extra_trees", "logistic"]
 
 
 def main() -> None:
@@ -33,40 +44,80 @@ def main() -> None:
         "--folder", type=Path, default=Path("../shared/datasets/surveillance-fights")
     )
     parser.add_argument("--repeats", type=int, default=5, help="fold draws per option")
+    parser.add_argument("--footage", type=Path, default=Path("data/footage"))
+    parser.add_argument("--out", type=Path, default=Path("reports/fight_options.md"))
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=FutureWarning)
     p = load_params(Path("params.yaml")).fights
     paths, y, groups = labelled_clips(args.folder)
-    rows = []
-    for features in FEATURE_SETS:
+    rows, costs = [], []
+    default_x = None
+    for name, overrides in MEASURES:
+        settings = {**feature_settings(p), **overrides}
+        cpu = time.process_time()
         start = time.perf_counter()
-        settings = {**feature_settings(p), "features": features}
-        x, kept, _ = clip_feature_matrix(paths, settings, p.workers)
+        x, kept, _, _ = clip_feature_matrix(paths, settings, workers=1)
         took = time.perf_counter() - start
-        for classifier in CLASSIFIERS:
-            cv = partial(
-                grouped_cv, x, y[kept], folds=p.folds, seed=p.seed, classifier=classifier,
-                trees=p.trees, threshold=p.threshold, repeats=args.repeats,
-            )  # fmt: skip
-            rows.append((features, classifier, "grouped by recording", cv(groups[kept]), took))
-            if (features, classifier) == (p.features, p.classifier):
-                every_clip = np.arange(len(kept))  # every clip its own group: scenes leak
-                rows.append(
-                    (features, classifier, "plain stratified (leaks)", cv(every_clip), took)
+        cpu = time.process_time() - cpu
+        costs.append((name, cpu / (2.0 * len(kept))))  # the clips are about 2 s each
+        yk, gk = y[kept], groups[kept]
+        if not overrides:
+            default_x, default_settings = (x, yk, gk), settings
+        for classifier in CLASSIFIERS if not overrides else [p.classifier]:
+            for inner in (0, p.inner_folds) if not overrides else (p.inner_folds,):
+                cv = grouped_cv(
+                    x, yk, gk, p.folds, p.seed, classifier, p.trees, 0.5, args.repeats, inner
                 )
-    cv0 = rows[0][3]
-    print(f"\n{cv0.clips} clips from {cv0.recordings} recordings, {args.repeats} fold draws each")
-    print(
-        "| features | classifier | split | accuracy | mean ± sd over draws | ROC-AUC "
-        "| fold accuracies | feature s |\n|---|---|---|---|---|---|---|---|"
-    )
-    for features, classifier, split, cv, took in rows:
-        folds = ", ".join(f"{a:.2f}" for a in cv.fold_accuracy)
-        print(
-            f"| {features} | {classifier} | {split} | {cv.accuracy:.3f} | "
-            f"{cv.accuracy_mean:.3f} ± {cv.accuracy_std:.3f} | {cv.roc_auc:.3f} | {folds} | "
-            f"{took:.0f} |"
+                split = "threshold + calibration in folds" if inner else "fixed 0.5"
+                rows.append((name, classifier, split, cv, took))
+    x, yk, gk = default_x
+    leak = grouped_cv(
+        x, yk, np.arange(len(yk)), p.folds, p.seed, p.classifier, p.trees, 0.5, args.repeats,
+        p.inner_folds,
+    )  # fmt: skip
+    rows.append(("region, 128 px (default)", p.classifier, "plain stratified (leaks)", leak, 0))
+    if (args.footage / "manifest.parquet").exists():
+        from ambon_cv.fights.footage import footage_windows
+
+        w = p.stream
+        xs, ys, _ = footage_windows(args.footage, default_settings, w.window_s, 1.0, False)
+        rng = np.random.default_rng(p.seed)
+        for share in (0.25, 1.0):  # synthetic windows per real clip
+            k = rng.choice(len(ys), min(len(ys), int(share * len(yk))), replace=False)
+            cv = grouped_cv(
+                x, yk, gk, p.folds, p.seed, p.classifier, p.trees, 0.5, args.repeats,
+                p.inner_folds, extra=(xs[k], ys[k]),
+            )  # fmt: skip
+            rows.append(
+                (f"default + {share:g} synthetic windows per clip", p.classifier,
+                 "threshold + calibration in folds", cv, 0)
+            )  # fmt: skip
+    lines = [
+        "# Real fights: every option tried",
+        "",
+        f"{len(y)} clips from {len(set(groups.tolist()))} recordings in `{args.folder}`, "
+        f"{p.folds}-fold cross-validation grouped by recording, {args.repeats} fold draws each "
+        f"(mean ± sd over draws). Measured on {cpu_line()}.",
+        "",
+        "| motion | classifier | threshold | accuracy | ROC-AUC | Brier | feature s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, classifier, split, cv, took in rows:
+        lines.append(
+            f"| {name} | {classifier} | {split} | {cv.accuracy_mean:.3f} ± "
+            f"{cv.accuracy_std:.3f} | {cv.roc_auc_mean:.3f} ± {cv.roc_auc_std:.3f} | "
+            f"{cv.brier:.3f} | {took:.0f} |"
         )
+    lines += [
+        "",
+        "Motion features' CPU cost per second of these clips (one core, decoding included):",
+        "",
+        *[f"- {name}: {c:.3f} core" for name, c in costs],
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,12 @@ NOTHING = Detections.empty()
 
 
 def det(cls: int, box=(100, 100, 200, 220), conf: float = 0.8) -> Detections:
-    return Detections(np.array([box], np.float32), np.array([cls]), np.array([conf]))
+    """A detector's box, or for `fight` a window of the fight analytic with this score."""
+    meta = {"analytic": "fight"} if cls == FIGHT else {}
+    return Detections(np.array([box], np.float32), np.array([cls]), np.array([conf]), meta=meta)
+
+
+QUIET = det(FIGHT, conf=0.0)  # a fight-analytic window that saw no fight
 
 
 def feed(engine, camera, frames, fps=5.0, start=0.0):
@@ -26,11 +31,11 @@ def feed(engine, camera, frames, fps=5.0, start=0.0):
 
 def test_fight_fires_on_k_of_n_and_not_below():
     rules = AlertRules(fight_k=3, fight_n=5)
-    seq = [det(FIGHT), NOTHING, det(FIGHT), NOTHING, det(FIGHT)]
+    seq = [det(FIGHT), QUIET, det(FIGHT), QUIET, det(FIGHT)]
     alerts = feed(AlertEngine(rules), "cam", seq)
     assert len(alerts) == 1 and alerts[0].kind == "fight"
     assert alerts[0].first_seen_s == 0.0 and alerts[0].raised_s == pytest.approx(0.8)
-    flicker = [det(FIGHT), NOTHING, NOTHING, det(FIGHT), NOTHING, NOTHING] * 5  # 2 of 5 at most
+    flicker = [det(FIGHT), QUIET, QUIET, det(FIGHT), QUIET, QUIET] * 5  # 2 of 5 at most
     assert feed(AlertEngine(rules), "cam", flicker) == []
     weak = [det(FIGHT, conf=0.1)] * 10
     assert feed(AlertEngine(rules), "cam", weak) == []
@@ -69,7 +74,7 @@ def test_garbage_must_stay_in_the_same_place():
 def test_incident_matching():
     rules = AlertRules(fight_k=2, fight_n=3, cooldown_s=30)
     engine = AlertEngine(rules)
-    feed(engine, "clip-1", [NOTHING] * 10 + [det(FIGHT)] * 10)  # fight from 2.0 s, alert 2.2 s
+    feed(engine, "clip-1", [QUIET] * 10 + [det(FIGHT)] * 10)  # fight from 2.0 s, alert 2.2 s
     feed(engine, "clip-2", [det(FIGHT)] * 5)  # a false alert: no fight on clip-2
     incidents = [
         {"camera": "clip-1", "kind": "fight", "start_s": 1.5, "end_s": 6.0},
@@ -88,7 +93,7 @@ def test_an_open_merged_alert_covers_the_next_incident_on_its_camera():
     rules = AlertRules(fight_k=2, fight_n=3, cooldown_s=60, merge_s=10)
     engine = AlertEngine(rules)
     # a fight 0-4 s, a pause, a second fight 6-10 s: one alert, its evidence merged to 10 s
-    feed(engine, "cam", [det(FIGHT)] * 20 + [NOTHING] * 10 + [det(FIGHT)] * 20)
+    feed(engine, "cam", [det(FIGHT)] * 20 + [QUIET] * 10 + [det(FIGHT)] * 20)
     incidents = [
         {"camera": "cam", "kind": "fight", "start_s": 0.0, "end_s": 4.0},
         {"camera": "cam", "kind": "fight", "start_s": 6.0, "end_s": 10.0},
@@ -99,3 +104,14 @@ def test_an_open_merged_alert_covers_the_next_incident_on_its_camera():
     assert (m.detected, m.covered) == (1, 1)
     assert m.incident_recall == pytest.approx(1 / 3)
     assert m.incident_recall_with_open_alerts == pytest.approx(2 / 3)
+
+
+def test_fight_alerts_come_from_one_source():
+    detector_box = Detections(np.array([[100, 100, 200, 220]]), np.array([FIGHT]), np.array([0.9]))
+    # by default the detector's fight boxes raise nothing: the fight analytic is the source
+    assert feed(AlertEngine(AlertRules(fight_k=2, fight_n=3)), "cam", [detector_box] * 5) == []
+    assert len(feed(AlertEngine(AlertRules(fight_k=2, fight_n=3)), "cam", [det(FIGHT)] * 5)) == 1
+    # the detector as the source (to compare): its boxes count, the analytic's windows do not
+    rules = AlertRules(fight_k=2, fight_n=3, fight_source="detector")
+    assert len(feed(AlertEngine(rules), "cam", [detector_box] * 5)) == 1
+    assert feed(AlertEngine(rules), "cam", [det(FIGHT)] * 5) == []

@@ -2,8 +2,10 @@
 incidents. One module, shared by evaluation and the live-load benchmark.
 
 Rules (`AlertRules`, the `evaluate.alerts` section of params.yaml):
-- fight: raised when a fight box is seen in at least `k` of the last `n` analysed frames of a
-  camera;
+- fight: raised when at least `k` of the last `n` fight scores of a camera reach
+  `fight_min_confidence`. The scores come from one place, `fight_source`: the streaming fight
+  analytic's windows (`ambon_cv.fights.analytic`, Detections marked `meta["analytic"] ==
+  "fight"`), or, only to compare, the detector's `fight` boxes of each analysed frame;
 - garbage (garbage or overflow boxes): raised when a box stays in the same place (IoU with the
   first sighting >= `same_place_iou`) for `min_presence_s` seconds;
 - per camera and kind: no second alert within `cooldown_s` of the last one, and an alert
@@ -13,8 +15,9 @@ Example:
     >>> import numpy as np
     >>> from ambon_cv.detections import CLASSES, Detections
     >>> engine = AlertEngine(AlertRules())
-    >>> fight = Detections(np.array([[10, 10, 60, 90]]), np.array([CLASSES.index("fight")]))
-    >>> alerts = [a for t in range(5) for a in engine.update("pemkot-02", t * 0.2, fight)]
+    >>> fight = Detections(np.array([[10, 10, 60, 90]]), np.array([CLASSES.index("fight")]),
+    ...                    np.array([0.9]), meta={"analytic": "fight"})  # an analytic window
+    >>> alerts = [a for t in range(3) for a in engine.update("pemkot-02", t * 0.5, fight)]
     >>> [(a.camera, a.kind) for a in alerts]
     [('pemkot-02', 'fight')]
 """
@@ -82,8 +85,13 @@ class AlertEngine:
         """New alerts raised by this frame (merged evidence extends earlier alerts)."""
         state = self.cameras.setdefault(camera, _CameraState())
         raised = []
-        if (alert := self._fight(camera, state, t, detections)) is not None:
+        from_analytic = detections.meta.get("analytic") == "fight"
+        ours = from_analytic == (self.rules.fight_source == "analytic")
+        if ours and (alert := self._fight(camera, state, t, detections)) is not None:
             raised.append(alert)
+        if from_analytic:
+            self.alerts += raised
+            return raised  # a fight window holds no garbage
         raised += self._garbage(camera, state, t, detections)
         self.alerts += raised
         return raised

@@ -219,9 +219,14 @@ class TrainParams(_Strict):
 class AlertRules(_Strict):
     """When per-frame detections become an alert (see ambon_cv.alerts)."""
 
-    fight_k: int = Field(3, ge=1, description="fight seen in k ...")
-    fight_n: int = Field(5, ge=1, description="... of the last n analysed frames")
-    fight_min_confidence: float = Field(0.25, ge=0, le=1)
+    fight_source: Literal["analytic", "detector"] = Field(
+        "analytic",
+        description="where fight evidence comes from: the streaming fight analytic's windows "
+        "(default) or the detector's fight boxes (chance on real clips, kept to compare)",
+    )
+    fight_k: int = Field(2, ge=1, description="fight seen in k ...")
+    fight_n: int = Field(3, ge=1, description="... of the last n fight scores (windows)")
+    fight_min_confidence: float = Field(0.7, ge=0, le=1)
     garbage_min_presence_s: float = Field(10.0, ge=0, description="a pile stays this long")
     garbage_min_confidence: float = Field(0.25, ge=0, le=1)
     same_place_iou: float = Field(0.3, gt=0, le=1, description="IoU that counts as same place")
@@ -258,6 +263,13 @@ class EvaluateParams(_Strict):
     real_fights_limit: int = Field(0, ge=0, description="evaluate at most this many clips")
 
 
+class FightStreaming(_Strict):
+    """The streaming fight analytic: the clip classifier over a sliding window."""
+
+    window_s: float = Field(2.0, gt=0, description="seconds of motion each score looks at")
+    hop_s: float = Field(0.5, gt=0, description="a new score every hop_s seconds")
+
+
 class FightsParams(_Strict):
     """`fights` stage: the clip classifier that tells real fights from ordinary activity,
     learned from clips labelled only per clip (`fight/` and `noFight/`)."""
@@ -270,17 +282,22 @@ class FightsParams(_Strict):
     features: Literal["region", "statistics"] = Field(
         "region", description="region: the busiest window's motion; statistics: whole view"
     )
-    width: int = Field(160, ge=32, description="optical flow on a grey copy this wide")
+    width: int = Field(128, ge=32, description="optical flow on a grey copy this wide")
     interval_s: float = Field(0.16, gt=0, description="region: flow summed over this interval")
     window_fraction: float = Field(0.25, gt=0, le=1, description="region: window / view width")
+    flow_fps: float = Field(0.0, ge=0, description="region: frames used per s (0: every frame)")
     statistics_fps: float = Field(10.0, gt=0, description="statistics: frames sampled per s")
-    classifier: Literal["extra_trees", "logistic"] = "extra_trees"
-    trees: int = Field(500, ge=10)
-    threshold: float = Field(0.5, gt=0, lt=1, description="fight probability that fires")
+    classifier: Literal["vote", "extra_trees", "logistic"] = "vote"
+    trees: int = Field(100, ge=10)
+    inner_folds: int = Field(
+        3, ge=0, description="threshold + calibration chosen inside each fold (0: fixed)"
+    )
+    threshold: float = Field(0.5, gt=0, lt=1, description="used only when inner_folds is 0")
     folds: int = Field(5, ge=2, description="cross-validation folds, grouped by recording")
     repeats: int = Field(5, ge=1, description="fold assignments drawn, for the spread")
     seed: int = 0
     workers: int = Field(2, ge=1, description="processes computing clip features")
+    stream: FightStreaming = Field(default_factory=lambda: FightStreaming())
 
 
 class LabelParams(_Strict):
@@ -393,6 +410,10 @@ class BenchParams(_Strict):
     max_wait_ms: float = Field(25.0, ge=0)
     queue_size: int = Field(128, ge=1)
     conf: float = Field(0.25, ge=0, le=1)
+    fights: str = Field(
+        "",
+        description="the exported streaming fight analytic run on every fight hot spot; '' none",
+    )
     warmup_s: float = Field(4.0, ge=0)
     duration_s: float = Field(20.0, gt=0)
     slo: ServiceLevel = Field(default_factory=ServiceLevel)

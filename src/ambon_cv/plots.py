@@ -289,6 +289,31 @@ def fight_clips(cv: dict, clips: list[dict], threshold: float):
     return fig
 
 
+def fight_stream(clips: list[dict], hop_s: float, alert_at: float):
+    """The real clips played as streams through the fight analytic: every window's
+    out-of-fold score over time, the noFight clips back to back above and the fight clips
+    below, with the confidence an alert needs. `clips` are out_of_fold.json's rows."""
+    plt = _plt()
+    fig, axes = plt.subplots(2, 1, figsize=(12, 4.6), sharey=True)
+    for ax, label, color, title in (
+        (axes[0], 0, "tab:green", "noFight clips back to back (every alert here is false)"),
+        (axes[1], 1, "tab:red", "fight clips back to back"),
+    ):
+        t0 = 0.0
+        for c in (c for c in clips if c["fight"] == label and c.get("windows")):
+            w = np.array(c["windows"])
+            t = t0 + np.arange(len(w)) * hop_s
+            ax.plot(t, w, color=color, lw=1)
+            ax.axvline(t0, color="grey", lw=0.3)
+            t0 = t[-1] + hop_s
+        ax.axhline(alert_at, color="black", ls="--", lw=1, label=f"alert confidence {alert_at}")
+        ax.set(ylabel="fight probability", ylim=(0, 1), title=title)
+        ax.legend(loc="upper right", fontsize=8)
+    axes[1].set_xlabel("seconds of stream (grey lines: a new clip)")
+    fig.tight_layout()
+    return fig
+
+
 def save(fig, path: Path) -> None:
     """Write a figure for a report and free it (stages draw many)."""
     plt = _plt()

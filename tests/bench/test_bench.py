@@ -38,6 +38,7 @@ def test_a_run_from_clips_meets_its_targets_and_reports(bench_project, registry)
     assert s["stream_errors"] == 0 and s["reconnects"] == 0
     hot = next(p for p in s["per_stream"] if p["decode"] == "all")
     assert hot["target_fps"] == 5.0 and hot["analysed_fps"] > 4
+    assert s["fight_analytic"] is None  # bench.fights is off by default
     run = json.loads((root / "reports" / "bench" / "run.json").read_text())
     assert run["slo"] == s["slo"] and "latencies_ms" not in run
     assert "| stream |" in (root / "reports" / "bench" / "run.md").read_text()
@@ -211,3 +212,16 @@ def test_triton_serves_the_export_and_the_harness_drives_it(bench_project, regis
         assert serve.stop(root)
     assert serve.status(root) is None
     shutil.rmtree(root / ".cache" / "triton", ignore_errors=True)
+
+
+def test_a_missing_fight_analytic_says_what_to_do(bench_project):
+    from ambon_cv.config import load_params
+
+    root, _ = bench_project
+    missing = load_params(root / "params.yaml", {"bench.fights": "exports/nowhere"})
+    with pytest.raises(BenchError, match=r"no fight analytic at .*nowhere: run the export"):
+        _config(missing, "model", root)
+    alone = load_params(root / "params.yaml", {"bench.fights": ""})
+    assert _config(alone, "model", root).fights == ""
+    on = load_params(root / "params.yaml", {"bench.fights": "exports/fight-clips"})
+    assert _config(on, "model", root).fights.endswith("fight-clips")

@@ -14,7 +14,7 @@ import pytest
 from ambon_cv.config import FightsParams
 from ambon_cv.fights.classifier import FightModel, FightModelError, grouped_cv, labelled_clips
 from ambon_cv.fights.motion import REGION_FEATURES, STATISTICS_FEATURES, clip_features
-from ambon_cv.fights.stage import MODEL_DIR, OUT_OF_FOLD, train_fight_model
+from ambon_cv.fights.stage import MODEL_DIR, OUT_OF_FOLD, clip_settings, train_fight_model
 from ambon_cv.frames.sample import ClipDecodeError
 
 
@@ -41,10 +41,14 @@ def test_grouped_folds_never_split_a_recording_and_learn_a_signal():
     groups = np.repeat(np.arange(20), 6)
     y = np.tile([0, 1, 0, 1, 0, 1], 20)
     x = rng.normal(size=(len(y), REGION_FEATURES)) + y[:, None] * 1.5
-    for classifier in ("extra_trees", "logistic"):
-        cv = grouped_cv(x, y, groups, classifier=classifier, repeats=2)
+    for classifier in ("vote", "extra_trees", "logistic"):
+        cv = grouped_cv(x, y, groups, classifier=classifier, trees=50, repeats=2)
         assert cv.recordings == 20 and len(cv.fold_accuracy) == 5 and cv.repeats == 2
         assert cv.accuracy > 0.8 and cv.roc_auc > 0.9 and len(cv.scores) == len(y)
+    # threshold and calibration chosen inside each fold, on its own training clips
+    inner = grouped_cv(x, y, groups, trees=50, inner_folds=3)
+    assert len(inner.thresholds) == 5 and all(0.05 <= t <= 0.95 for t in inner.thresholds)
+    assert inner.accuracy > 0.8 and 0 <= inner.brier < 0.2
     noise = grouped_cv(rng.normal(size=x.shape), y, groups)
     assert noise.roc_auc < 0.75
     with pytest.raises(FightModelError, match="3 recordings cannot fill 5 grouped folds"):
@@ -86,9 +90,13 @@ def test_the_stage_learns_reports_and_keeps_the_classifier(clip_folder, tmp_path
     }
     assert all(0 <= r["score"] <= 1 for r in oof)
 
+    # every clip's sliding windows, scored out of fold, for the real-footage alerts
+    assert all(r["windows"] and all(0 <= w <= 1 for w in r["windows"]) for r in oof)
+
     model = FightModel.load(root / MODEL_DIR)
-    assert model.features["features"] == "region" and model.threshold == 0.5
-    x = clip_features(clip_folder / "fight" / "fi001.mp4", **model.features)
+    assert model.features["features"] == "region" and 0.05 <= model.threshold <= 0.95
+    assert model.features["window_s"] == 2.0 and model.features["hop_s"] == 0.5
+    x = clip_features(clip_folder / "fight" / "fi001.mp4", **clip_settings(model.features))
     assert 0 <= float(model.score(x)[0]) <= 1
 
 
@@ -116,6 +124,15 @@ def test_evaluation_scores_a_folder_the_classifier_never_saw(clip_folder, tmp_pa
     assert set(m) >= {"accuracy", "precision", "recall", "roc_auc"}
     same = fight_clips_classified(root / MODEL_DIR, four, root, progress=False)
     assert same["source"].startswith("out-of-fold") and same["clips"] == 4
+
+    from ambon_cv.config import AlertRules
+    from ambon_cv.evaluate.real import fight_stream_alerts
+
+    streamed = fight_stream_alerts(root / MODEL_DIR, clip_folder, root, AlertRules(), False)
+    assert streamed["source"] == "held-out folder" and streamed["fight_clips"] == 3
+    assert streamed["no_fight_seconds"] > 4 and streamed["false_alerts"] >= 0
+    own = fight_stream_alerts(root / MODEL_DIR, four, root, AlertRules(), False)
+    assert own["source"].startswith("out-of-fold") and own["fight_clips"] == 2
 
 
 def test_missing_folder_and_missing_model_say_what_to_do(tmp_path):

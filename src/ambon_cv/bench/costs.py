@@ -72,6 +72,33 @@ def bgr_cost(clip: Path, frames: int = 50, repeats: int = 3) -> float:
         return min(passes)
 
 
+def fight_cost(clip: Path, model_dir: Path, seconds: float = 20.0) -> float:
+    """CPU seconds the streaming fight analytic spends per second of `clip` (BGR conversion,
+    motion and classifier; decoding is `decode_cost`'s), alone, as the live load runs it."""
+    import av
+
+    from ambon_cv.fights.analytic import FightStream
+    from ambon_cv.fights.classifier import FightModel
+
+    stream = FightStream(FightModel.load(model_dir))
+    spent, first, last, t = 0.0, None, 0.0, 0.0
+    while last - (first or 0.0) < seconds:
+        with av.open(str(clip)) as container:
+            video = container.streams.video[0]
+            for frame in container.decode(video):
+                t = (last if first is not None else 0.0) + 1 / float(video.average_rate or 10)
+                first = 0.0 if first is None else first
+                started = time.process_time()
+                if stream.wants(t):
+                    stream.push(t, frame.to_ndarray(format="bgr24"))
+                spent += time.process_time() - started
+                last = t
+        stream.reset()  # the clip starts over: a cut
+        if last == 0.0:
+            break
+    return spent / max(last - (first or 0.0), 1e-6)
+
+
 def inference_cost(
     backend, imgsz: int, batch: int, frames: list[np.ndarray], seconds: float = 2.0, repeats=3
 ) -> dict:

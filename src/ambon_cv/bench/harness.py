@@ -232,6 +232,7 @@ def _central(ctx, streams, config: PipelineConfig, names, n: int, results_q, sta
                     part,
                     stats_q,
                     stop,
+                    config,
                 ),
                 name=f"decode-{w}",
             )

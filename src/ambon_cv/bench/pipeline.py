@@ -35,6 +35,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -59,6 +60,7 @@ class PipelineConfig:
     names: tuple[str, ...] = ()  # class names, for a Triton model
     inference_workers: int = 1  # central: inference processes; decode worker w feeds w % this
     layout: str = "per_core"  # per_core | central: see the module's docstring
+    fights: str = ""  # the exported fight analytic (a fight-clips/ folder); "" runs none
 
 
 @dataclass
@@ -114,7 +116,11 @@ class WorkerStreams:
     STATS_EVERY_S, and once more when it closes."""
 
     def __init__(
-        self, worker: int, streams: list[tuple[int, StreamProfile, StreamSource]], stats_out
+        self,
+        worker: int,
+        streams: list[tuple[int, StreamProfile, StreamSource]],
+        stats_out,
+        config: PipelineConfig | None = None,
     ) -> None:
         self.worker, self.stats_out, self._last_stats = worker, stats_out, 0.0
         self.halt = threading.Event()
@@ -129,12 +135,28 @@ class WorkerStreams:
         self.counters = [SlotCounters() for _ in streams]
         start = time.monotonic()
         self.pending = [start + (k % 10) * 0.01 for k in range(len(streams))]
+        self.fights = None  # the fight analytic's own alert engine (fight rule only)
+        if config is not None and config.fights:
+            from ambon_cv.alerts import AlertEngine
+            from ambon_cv.fights.analytic import FightStream
+            from ambon_cv.fights.classifier import FightModel
+
+            model = FightModel.load(Path(config.fights))
+            for r in self.readers:
+                if "fight" in r.profile.kinds:
+                    r.fight = FightStream(model)
+            self.fights = AlertEngine(config.rules)
 
     def serve(self, now: float, on_frame, budget_s: float = 0.02) -> float:
         """Hand out the frames that came due (decoding for at most `budget_s`), then serve
         the analysis slots that have come (`on_frame(i, frame)`); returns when there is next
         something to do."""
         due = self.replay.advance(now, budget_s)
+        if self.fights is not None:
+            for r in self.readers:
+                while r.windows:
+                    t, window = r.windows.pop(0)
+                    r.stats.fight_alerts += len(self.fights.update(r.profile.name, t, window))
         nxt = _schedule(self.readers, self.periods, self.counters, now, self.pending, on_frame)
         if now - self._last_stats >= STATS_EVERY_S:
             self.stats_out.put(_stats_message(self.worker, self.readers, self.counters))
@@ -219,6 +241,11 @@ def _quiet_child() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import cv2
+
+    # one thread: a worker owns one core, and OpenCV's pool on 128 px flow (the fight
+    # analytic) only adds switches
+    cv2.setNumThreads(1)
 
 
 def stream_worker(
@@ -248,7 +275,7 @@ def stream_worker(
     if analyse is None:
         return
     ready.set()
-    desk = WorkerStreams(worker, streams, stats_out)
+    desk = WorkerStreams(worker, streams, stats_out, config)
     counters = desk.counters
     waiting: list[tuple] = []  # (stream id, captured, queued, fitted frame, placement)
     capacity = max(1, config.queue_size // workers)
@@ -289,14 +316,16 @@ def decode_worker(
     part: tuple[int, int],
     stats_out,
     stop,
+    config: PipelineConfig | None = None,
 ) -> None:
     """Layout `central`: one decode process; fits each due frame into a free slot of `slots`
-    (its `part`: index, count) and queues the slot's number for the inference process."""
+    (its `part`: index, count) and queues the slot's number for the inference process. The
+    fight analytic of its hot spots runs here, beside their decoding."""
     from ambon_cv.inference.letterbox import fit
 
     _quiet_child()
     slots.attach(*part)
-    desk = WorkerStreams(worker, streams, stats_out)
+    desk = WorkerStreams(worker, streams, stats_out, config)
     counters = desk.counters
 
     def send(i: int, frame) -> None:

@@ -39,7 +39,7 @@ def _model(params: Params, root: Path, model: str | None) -> str:
     return str(path)
 
 
-def _config(params: Params, model: str) -> PipelineConfig:
+def _config(params: Params, model: str, root: Path | None = None) -> PipelineConfig:
     b = params.bench
     return PipelineConfig(
         model=model,
@@ -53,7 +53,21 @@ def _config(params: Params, model: str) -> PipelineConfig:
         queue_size=b.queue_size,
         rules=params.evaluate.alerts,
         names=tuple(params.curate.classes),
+        fights=_fights(params, root) if root else "",
     )
+
+
+def _fights(params: Params, root: Path) -> str:
+    """The exported fight analytic for the hot spots ('' when bench.fights is empty)."""
+    if not params.bench.fights:
+        return ""
+    path = under_root(params.bench.fights, root)
+    if not (path / "model.joblib").is_file():
+        raise BenchError(
+            f"no fight analytic at {path}: run the export stage (dvc repro export), or set "
+            "bench.fights to '' to load the detector alone"
+        )
+    return str(path)
 
 
 def camera_clips(root: Path) -> dict[str, list[Path]]:
@@ -121,7 +135,7 @@ def bench(
     n = streams or b.streams
     profiles = stream_profiles(registry, n)
     duration = duration_s or b.duration_s
-    config = _config(params, _model(params, root, model))
+    config = _config(params, _model(params, root, model), root)
     with sources_for(profiles, source or b.source, registry, root, b.warmup_s + duration) as src:
         result = run_load(profiles, src, config, b.warmup_s, duration, b.workers, progress=progress)
     summary = summarise(result, b.slo)
@@ -147,7 +161,7 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
 
     b = params.bench
     s = b.sweep
-    config = _config(params, _model(params, root, None))
+    config = _config(params, _model(params, root, None), root)
     weights = root / "models" / "best.pt"
     if s.baseline_streams and not weights.exists():
         raise BenchError(f"the naive baseline needs {weights}: run dvc repro train")
@@ -205,9 +219,20 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
     backend.close()
     unit["bgr_s"] = float(np.mean([costs.bgr_cost(c) for c in sample]))
     frame_s = unit["bgr_s"] + unit["convert_s"] + unit["infer_s"] + unit["post_s"]
+    hot_clip = next(
+        (
+            _clip_for(prof, clips, k)
+            for k, prof in enumerate(stream_profiles(registry, b.streams))
+            if "fight" in prof.kinds
+        ),
+        None,
+    )
+    fight_s = costs.fight_cost(hot_clip, Path(config.fights)) if config.fights and hot_clip else 0
     for p in points["pipeline"]:
         profiles = stream_profiles(registry, p["streams"])
-        bnd = costs.bound(profiles, per_stream[p["streams"]], frame_s)
+        analytic = [fight_s if "fight" in prof.kinds else 0.0 for prof in profiles]
+        decoding = [d + a for d, a in zip(per_stream[p["streams"]], analytic, strict=True)]
+        bnd = costs.bound(profiles, decoding, frame_s)
         p["bound"] = bnd
         p["efficiency"] = (
             round(p["analysed_fps"] / bnd["analysed_fps"], 3) if bnd["analysed_fps"] else None
@@ -241,6 +266,9 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
         "costs_alone": {
             "decode_cpu_s_per_video_s": {k: round(v, 4) for k, v in decode_s.items()},
             "per_frame_ms": {k.removesuffix("_s"): round(v * 1000, 3) for k, v in unit.items()},
+            # decode is counted above; this is convert + features + classifier
+            "fight_analytic_core_per_stream": round(fight_s, 4),
+            "fight_stream_core_per_stream": round(fight_s + decode_s["all"], 4),
         },
         "points": {m: [_public(p) for p in ps] for m, ps in points.items()},
         "interrupted": interrupted,
@@ -297,6 +325,7 @@ def run_markdown(s: dict) -> str:
         f"- CPU {s['cpu_percent']} %, peak memory {s['peak_memory_gb']} GB; decoded "
         f"{s['decoded_fps']} frames/s",
         f"- reconnects {s['reconnects']}, stream errors {s['stream_errors']}; alerts {s['alerts']}",
+        f"- fight analytic in the load: {s.get('fight_analytic')}",
         "",
         "| stream | decode | target fps | analysed fps | ratio | dropped | reconnects "
         "| last error |",
@@ -326,6 +355,10 @@ def sweep_markdown(o: dict) -> str:
         f"{o['efficiency_at_streams']} streams: {o['efficiency']}",
         f"- costs alone: decode CPU-s per video-s {o['costs_alone']['decode_cpu_s_per_video_s']}, "
         f"per analysed frame (ms) {o['costs_alone']['per_frame_ms']}",
+        f"- the streaming fight analytic alone, per hot-spot stream: "
+        f"{o['costs_alone'].get('fight_analytic_core_per_stream')} core (convert + motion + "
+        f"classifier), {o['costs_alone'].get('fight_stream_core_per_stream')} with decoding "
+        "every frame",
         f"- SLO: {o['slo']}",
         "",
         "| mode | streams | target fps | analysed fps | p50 / p95 ms | drop rate | CPU % | "

@@ -43,6 +43,23 @@ class StreamStats:
     errors: int = 0
     last_error: str = ""
     connected: bool = False
+    fight_s: float = 0.0  # CPU seconds the fight analytic spent on this stream's frames
+    fight_windows: int = 0  # windows it scored
+    fight_alerts: int = 0  # fight alerts its windows raised
+
+
+def fight_step(owner, frame, t: float) -> None:
+    """Feed a decoded frame to the stream's fight analytic (`owner.fight`, None when the
+    stream is not a fight hot spot); a finished window is queued on `owner.windows`."""
+    fight = owner.fight
+    if fight is None or not fight.wants(t):
+        return
+    started = time.process_time()
+    window = fight.push(t, frame.to_ndarray(format="bgr24"))
+    owner.stats.fight_s += time.process_time() - started
+    if window is not None:
+        owner.stats.fight_windows += 1
+        owner.windows.append((t, window))
 
 
 @dataclass
@@ -81,6 +98,8 @@ class Reader:
     read_timeout_s: float = 3.0
     max_backoff_s: float = 8.0
     stats: StreamStats = field(default_factory=StreamStats)
+    fight: Any = None  # a FightStream on fight hot spots
+    windows: list = field(default_factory=list)  # (time, Detections) the fight analytic scored
     _slot: Frame | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
@@ -159,6 +178,7 @@ class Reader:
                             return
                     else:
                         captured = time.monotonic()
+                    fight_step(self, frame, captured)
                     self._put(Frame(frame, captured, index))
                     index += 1
                     t = time.perf_counter()
@@ -176,6 +196,8 @@ class ReplayedClip:
     profile: StreamProfile
     source: StreamSource
     stats: StreamStats = field(default_factory=StreamStats)
+    fight: Any = None  # a FightStream on fight hot spots
+    windows: list = field(default_factory=list)  # (time, Detections) the fight analytic scored
     due: float = 0.0  # when `_next` would have arrived live (or when to reopen after a failure)
     _slot: Frame | None = None
     _next: Frame | None = None  # decoded ahead, handed out at `due`, as a live camera sends it
@@ -282,6 +304,8 @@ class ClipReplay:
                 if clip._pass_frames == 0:
                     raise ValueError(f"{clip.source.url}: no decodable video frames")
                 clip.stats.loops += 1
+                if clip.fight is not None:
+                    clip.fight.reset()  # the replay jumps back: a cut, not motion
                 clip._container.seek(0, stream=stream)
                 clip._packets = clip._container.demux(stream)
                 # the next pass starts where this one ended: after its last packet, decoded
@@ -296,6 +320,7 @@ class ClipReplay:
         if clip._base is None:
             clip._base = pts
         clip.due = clip._start + (pts - clip._base)
+        fight_step(clip, frame, clip.due)
         clip._next = Frame(frame, clip.due, clip._index)
         clip._index += 1
 

@@ -27,7 +27,8 @@ def summarise(result: LoadResult, slo) -> dict:
         start = result.stats_start.get(p.name, {})
         d = {k: _delta(end, start, k) for k in ("due", "missed", "full", "sent", "decoded",
                                                 "decode_s", "convert_s", "overwritten",
-                                                "reconnects", "errors")}  # fmt: skip
+                                                "reconnects", "errors", "fight_s",
+                                                "fight_windows", "fight_alerts")}  # fmt: skip
         totals.update(d)
         analysed = int((sid == i).sum())
         per_stream.append(
@@ -43,6 +44,7 @@ def summarise(result: LoadResult, slo) -> dict:
                 "last_error": end.get("last_error", ""),
                 "dropped": int(d["missed"] + d["full"]),
                 "due": int(d["due"]),
+                "fight_windows": int(d["fight_windows"]),
             }
         )
     latency = (done - captured) * 1000
@@ -75,12 +77,29 @@ def summarise(result: LoadResult, slo) -> dict:
         "peak_memory_gb": round(max(result.rss_bytes) / 2**30, 3) if result.rss_bytes else None,
         "reconnects": int(totals["reconnects"]),
         "stream_errors": int(totals["errors"]),
-        "alerts": dict(Counter(kind for _, kind, _ in result.alerts)),
+        "alerts": {
+            **dict(Counter(kind for _, kind, _ in result.alerts)),
+            **({"fight": int(totals["fight_alerts"])} if totals["fight_windows"] else {}),
+        },
+        "fight_analytic": _fight_load(result, totals, seconds),
         "per_stream": per_stream,
         "latencies_ms": latency.round(1).tolist(),
     }
     out["slo"] = verdict(out, slo)
     return out
+
+
+def _fight_load(result: LoadResult, totals: Counter, seconds: float) -> dict | None:
+    """The streaming fight analytic in this run: its hot-spot streams, the windows it scored
+    and what it cost in CPU-cores per hot-spot stream (beside their decoding)."""
+    hot = [p for p in result.profiles if "fight" in p.kinds]
+    if not hot or not totals["fight_windows"]:
+        return None
+    return {
+        "streams": len(hot),
+        "windows_per_s": round(totals["fight_windows"] / seconds, 2),
+        "core_per_stream": round(totals["fight_s"] / seconds / len(hot), 4),
+    }
 
 
 def _per(total_s: float, count: float) -> float | None:

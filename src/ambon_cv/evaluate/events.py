@@ -15,6 +15,8 @@ import pandas as pd
 from ambon_cv.alerts import AlertEngine, AlertRules, EventMetrics, match_alerts
 from ambon_cv.config import Camera, SyntheticCity
 from ambon_cv.evaluate.detector import Detector
+from ambon_cv.fights.analytic import clip_window_scores
+from ambon_cv.fights.classifier import FightModel
 from ambon_cv.frames.sample import sample_clip
 
 
@@ -25,15 +27,18 @@ def evaluate_events(
     rules: AlertRules,
     analysis_fps: float,
     progress: bool = True,
+    fights: FightModel | None = None,
 ) -> tuple[dict[str, EventMetrics], list[dict]]:
-    """Render the held-out clips, run detector + alert engine on every analysed frame, and
-    score alerts per kind. Returns the metrics per kind and a timeline row per alert/incident
-    (for plots)."""
+    """Render the held-out clips, run the deployed analytics on them as live streams (the
+    detector on every analysed frame; the streaming fight analytic on every decoded frame of
+    the cameras that run a fight analytic) into one alert engine, and score alerts per kind.
+    Returns the metrics per kind and a timeline row per alert/incident (for plots)."""
     from tqdm.auto import tqdm
 
     from ambon_cv.footage.synth import render_city
 
     engine = AlertEngine(rules)
+    hot_spots = {c.id for c in cameras if c.analytic("fight") is not None}
     with tempfile.TemporaryDirectory() as tmp:
         clips = render_city(cameras, city, Path(tmp), progress=progress)
         incidents = pd.read_parquet(Path(tmp) / "incidents.parquet")
@@ -41,6 +46,9 @@ def evaluate_events(
             frames = list(sample_clip(clip.path, "fixed_rate", rate_fps=analysis_fps))
             for f, dets in zip(frames, detector(f.image for f in frames), strict=True):
                 engine.update(clip.clip, f.time_s, dets)
+            if fights is not None and clip.camera in hot_spots:
+                for t, window in clip_window_scores(fights, clip.path):
+                    engine.update(clip.clip, t, window)
     rows = [
         dict(camera=r.clip, kind=r.kind, start_s=r.start_s, end_s=r.end_s)
         for r in incidents.itertuples()

@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 
 from ambon_cv.alerts import AlertEngine, AlertRules
-from ambon_cv.detections import CLASSES
+from ambon_cv.detections import CLASSES, Detections
 from ambon_cv.errors import AmbonError
 from ambon_cv.evaluate.detector import Detector
 from ambon_cv.frames.sample import ClipDecodeError, sample_clip
@@ -115,7 +115,7 @@ def fight_clips(
         labelled = labelled[::step][:limit]
     truth, fired, scores, broken = [], [], [], []
     for path, label in tqdm(labelled, desc="real fight clips", unit="clip", disable=not progress):
-        engine = AlertEngine(rules)
+        engine = AlertEngine(rules.model_copy(update={"fight_source": "detector"}))
         best = 0.0
         try:
             frames = list(sample_clip(path, "fixed_rate", rate_fps=analysis_fps))
@@ -165,9 +165,80 @@ def fight_clips_classified(
         if limit:
             step = max(1, len(paths) // limit)
             paths, labels = paths[::step][:limit], labels[::step][:limit]
-        x, kept, errors = clip_feature_matrix(paths, model.features, 2, progress)
+        x, kept, errors, _ = clip_feature_matrix(paths, model.features, 2, progress)
         y, scores = labels[kept], model.score(x)
         source, unreadable = "held-out folder", len(errors)
     out: dict[str, float | str] = {"clips": len(y), **clip_metrics(y, scores, model.threshold)}
     out.update({"unreadable": unreadable, "source": source})
     return out
+
+
+def fight_stream_alerts(
+    model_dir: Path, folder: Path, root: Path, rules: AlertRules, progress: bool = True
+) -> dict[str, float | str]:
+    """Real footage played as streams through the fight analytic and the alert engine: the
+    noFight clips back to back as one camera (false alerts per camera-hour of real non-fight
+    footage), and each fight clip as its own camera (the share that raises an alert). On the
+    folder the classifier learned from, every window's score is out-of-fold (a model that never
+    saw the clip's recording); on any other folder the shipped analytic scores every window."""
+    from tqdm.auto import tqdm
+
+    from ambon_cv.fights.analytic import FIGHT as FIGHT_ID
+    from ambon_cv.fights.classifier import FightModel, labelled_clips
+    from ambon_cv.fights.footage import clip_windows
+    from ambon_cv.fights.motion import FULL_WINDOW
+    from ambon_cv.fights.stage import OUT_OF_FOLD
+    from ambon_cv.paths import under_root
+
+    model = FightModel.load(model_dir)
+    window_s = float(model.features.get("window_s", 2.0))
+    hop_s = float(model.features.get("hop_s", 0.5))
+    trained_on = json.loads((model_dir / OUT_OF_FOLD).read_text())
+    clips: list[tuple[str, int, list[float], float]] = []
+    if under_root(trained_on["folder"], root).resolve() == folder.resolve():
+        clips = [
+            (c["clip"], c["fight"], c.get("windows", []), float(c.get("seconds", window_s)))
+            for c in trained_on["clips"]
+        ]
+        source = "out-of-fold window scores on its training folder"
+    else:
+        paths, labels, _ = labelled_clips(folder)
+        for path, label in tqdm(
+            list(zip(paths, labels, strict=True)), desc="real streams", disable=not progress
+        ):
+            try:
+                _, x, _, seconds = clip_windows(path, model.features, window_s, hop_s)
+            except ClipDecodeError:
+                continue
+            scores = model.score(x).tolist() if len(x) else []
+            clips.append((path.name, int(label), scores, seconds))
+        source = "held-out folder"
+
+    def window(score: float) -> Detections:
+        box = np.array([[0, 0, 1, 1]], np.float32)
+        return Detections(box, np.array([FIGHT_ID]), np.array([score]), meta={"analytic": "fight"})
+
+    first = FULL_WINDOW * window_s  # when a stream's first window is scored
+    quiet = AlertEngine(rules)
+    offset = 0.0
+    for _, label, scores, seconds in clips:
+        if label == 0:
+            for i, s in enumerate(scores):
+                quiet.update("noFight", offset + first + i * hop_s, window(s))
+            offset += seconds
+    alerted = 0
+    fights = [c for c in clips if c[1] == 1]
+    for name, _, scores, _ in fights:
+        engine = AlertEngine(rules)
+        for i, s in enumerate(scores):
+            engine.update(name, first + i * hop_s, window(s))
+        alerted += bool(engine.alerts)
+    hours = offset / 3600
+    return {
+        "no_fight_seconds": round(offset, 1),
+        "false_alerts": len(quiet.alerts),
+        "false_alerts_per_camera_hour": len(quiet.alerts) / hours if hours else float("nan"),
+        "fight_clips": len(fights),
+        "fight_clips_alerted": alerted / len(fights) if fights else float("nan"),
+        "source": source,
+    }

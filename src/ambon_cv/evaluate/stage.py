@@ -20,7 +20,13 @@ from ambon_cv.config import CameraRegistry, Params
 from ambon_cv.evaluate.detector import Detector, DetectorError
 from ambon_cv.evaluate.events import evaluate_events
 from ambon_cv.evaluate.frame import breakdown, headline, val_images
-from ambon_cv.evaluate.real import fight_clips, fight_clips_classified, garbage_map
+from ambon_cv.evaluate.real import (
+    fight_clips,
+    fight_clips_classified,
+    fight_stream_alerts,
+    garbage_map,
+)
+from ambon_cv.fights.classifier import FightModel
 from ambon_cv.fights.stage import MODEL_DIR as FIGHT_MODEL
 from ambon_cv.paths import under_root, write_json
 from ambon_cv.train.base import sha256
@@ -90,7 +96,10 @@ def evaluate(
             "clip_seconds": ev.clip_seconds,
         }
     )
-    events, timeline = evaluate_events(detector, cameras, city, p.alerts, ev.analysis_fps, progress)
+    fights = FightModel.load(root / FIGHT_MODEL) if (root / FIGHT_MODEL).is_dir() else None
+    events, timeline = evaluate_events(
+        detector, cameras, city, p.alerts, ev.analysis_fps, progress, fights
+    )
     metrics["event"] = {kind: m.as_dict() for kind, m in events.items()}
     _timeline_plot(timeline, plots / "alert_timeline.png")
     seconds["event"] = time.perf_counter() - t
@@ -108,6 +117,9 @@ def evaluate(
         if (root / FIGHT_MODEL).is_dir():
             metrics["real"]["fights_classifier"] = fight_clips_classified(
                 root / FIGHT_MODEL, fights_dir, root, p.real_fights_limit, progress
+            )
+            metrics["real"]["fights_stream"] = fight_stream_alerts(
+                root / FIGHT_MODEL, fights_dir, root, p.alerts, progress
             )
     seconds["real"] = time.perf_counter() - t
     metrics["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
@@ -263,6 +275,15 @@ def _markdown(m: dict) -> str:
             f"- fight clips, clip classifier (`fights` stage): accuracy {_fmt(r['accuracy'])}, "
             f"precision {_fmt(r['precision'])}, recall {_fmt(r['recall'])}, ROC-AUC "
             f"{_fmt(r['roc_auc'])} on {r['clips']} clips ({r['source']})"
+        )
+    if "fights_stream" in real:
+        r = real["fights_stream"]
+        lines.append(
+            f"- real footage as streams through the fight analytic: {r['false_alerts']} false "
+            f"alerts in {r['no_fight_seconds']} s of noFight clips played back to back "
+            f"({_fmt(r['false_alerts_per_camera_hour'])} per camera-hour); "
+            f"{_fmt(r['fight_clips_alerted'])} of {r['fight_clips']} fight clips raise an "
+            f"alert ({r['source']})"
         )
     lines += ["", f"Seconds per part: {m['seconds']}"]
     return "\n".join(lines) + "\n"

@@ -43,8 +43,10 @@ def known_limits(evaluation: dict, formats: dict) -> list[str]:
     limits = [
         "Trained mostly on the rendered synthetic city plus the shared street-garbage photos and "
         "fight clips; camera angles, lighting and crowds unlike those are untested.",
-        "A fight is a box around the people fighting in one frame; the alert logic needs it in "
-        "k of the last n analysed frames, so very short scuffles can pass unflagged.",
+        "Fights come from the streaming fight analytic (fight-clips/: motion over a sliding "
+        "window, scored by the clip classifier); an alert needs k of its last n windows, so a "
+        "scuffle shorter than a few seconds can pass unflagged. The detector's own `fight` "
+        "class raises no alert (chance on real clips).",
     ]
     frame = evaluation.get("frame", {})
     for cls, m in frame.get("per_class", {}).items():
@@ -53,17 +55,24 @@ def known_limits(evaluation: dict, formats: dict) -> list[str]:
     fights = evaluation.get("real", {}).get("fights")
     if fights and fights.get("accuracy") is not None:
         limits.append(
-            f"On real CCTV fight clips the detector's alert logic reaches accuracy "
-            f"{fights['accuracy']:.2f} (ROC-AUC {fights.get('roc_auc') or float('nan'):.2f}); "
-            "confirm real fights with the clip classifier (fight-clips/)."
+            f"On real CCTV fight clips the detector's fight boxes reach accuracy "
+            f"{fights['accuracy']:.2f} (ROC-AUC {fights.get('roc_auc') or float('nan'):.2f}): "
+            "that is why no alert comes from them."
         )
     classified = evaluation.get("real", {}).get("fights_classifier")
     if classified and classified.get("accuracy") is not None:
         limits.append(
             f"The fight clip classifier reaches accuracy {classified['accuracy']:.2f} on real "
             f"clips ({classified.get('source')}): about one clip in "
-            f"{max(1, round(1 / max(1e-9, 1 - classified['accuracy'])))} is misjudged; it "
-            "judges a whole clip's motion and does not say where the fight is."
+            f"{max(1, round(1 / max(1e-9, 1 - classified['accuracy'])))} is misjudged; its "
+            "box is only where the motion is busiest."
+        )
+    stream = evaluation.get("real", {}).get("fights_stream")
+    if stream and stream.get("false_alerts_per_camera_hour") is not None:
+        limits.append(
+            f"On real non-fight footage played as a stream it raised "
+            f"{stream['false_alerts']} false alerts in {stream['no_fight_seconds']:.0f} s "
+            f"({stream['false_alerts_per_camera_hour']:.1f} per camera-hour)."
         )
     for name, f in formats.items():
         if f.get("status") == "failed":

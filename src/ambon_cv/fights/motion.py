@@ -17,7 +17,6 @@ Each returns one fixed-length vector per clip; the classifier lives in `fights.c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import cv2
@@ -114,9 +113,10 @@ def _orientation_entropy(angle: np.ndarray, weight: np.ndarray) -> float:
 
 def _interval_motion(
     flow: np.ndarray, previous: np.ndarray | None, window_fraction: float
-) -> list[float]:
+) -> tuple[list[float], tuple[float, float]]:
     """One interval's flow described inside its busiest window (a square `window_fraction` of
-    the width, placed where the mean flow magnitude is highest)."""
+    the width, placed where the mean flow magnitude is highest), and where that window is (its
+    centre as a share of the width and height)."""
     u, v = flow[..., 0], flow[..., 1]
     mag, ang = cv2.cartToPolar(u, v)
     h, w = mag.shape
@@ -142,7 +142,7 @@ def _interval_motion(
         if previous is not None
         else 0.0
     )
-    return [
+    row = [
         peak,  # how intense the busiest place is
         float(m.std()),  # how uneven inside it
         float(np.percentile(m, 90)),
@@ -160,6 +160,7 @@ def _interval_motion(
         float((abs(u[win].mean()) + abs(v[win].mean())) / (mean_win + 1e-3)),  # coherence
         jerk,  # change of flow from the last interval
     ]
+    return row, ((cx + 0.5) / w, (cy + 0.5) / h)
 
 
 def _temporal_shape(signal: np.ndarray) -> list[float]:
@@ -178,43 +179,109 @@ def _temporal_shape(signal: np.ndarray) -> list[float]:
     ]
 
 
-def region_features_of_frames(
-    greys: Iterable[np.ndarray], fps: float, interval_s: float = 0.16, window_fraction: float = 0.25
-) -> np.ndarray:
-    """The region features of a sequence of small grey frames taken at `fps` (every frame)."""
-    step = max(1, round(interval_s * fps))
-    rows: list[list[float]] = []
-    previous_grey = summed = previous = None
-    pairs = 0
-    for grey in greys:
-        if previous_grey is not None:
-            flow = _flow(previous_grey, grey)
-            summed = flow if summed is None else summed + flow
-            pairs += 1
-            if pairs == step:
-                rows.append(_interval_motion(summed, previous, window_fraction))
-                previous, summed, pairs = summed, None, 0
-        previous_grey = grey
+class MotionIntervals:
+    """The region motion of a live stream, one row per interval, computed as frames arrive.
+
+    Frames may come at any rate and size: each is reduced to a grey copy `width` pixels wide
+    (so flow is in a share of the view, not in the camera's pixels), frames closer than
+    1/`flow_fps` to the last one used are skipped (0: use every frame), flow between the frames
+    used is summed until `interval_s` seconds have passed, and the sum is scaled to exactly
+    `interval_s` so a 10 fps and a 25 fps camera measure the same motion. A gap longer than
+    `max_gap_s` (a dropped stream) starts afresh.
+    """
+
+    def __init__(
+        self,
+        width: int = 160,
+        interval_s: float = 0.16,
+        window_fraction: float = 0.25,
+        flow_fps: float = 0.0,
+        max_gap_s: float = 1.0,
+    ) -> None:
+        self.width, self.interval_s, self.window_fraction = width, interval_s, window_fraction
+        self.min_step_s = 1.0 / flow_fps if flow_fps > 0 else 0.0
+        self.max_gap_s = max_gap_s
+        self.reset()
+
+    def reset(self) -> None:
+        self._grey: np.ndarray | None = None
+        self._t = 0.0
+        self._summed: np.ndarray | None = None
+        self._since = 0.0
+        self._previous: np.ndarray | None = None
+        self.busiest = (0.5, 0.5)  # centre of the last interval's busiest window (shares)
+
+    def wants(self, t: float) -> bool:
+        """Whether a frame at `t` would be used (callers can skip converting the others)."""
+        return self._grey is None or t - self._t >= self.min_step_s - 1e-3 or t < self._t
+
+    def push(self, t: float, image: np.ndarray) -> tuple[float, list[float]] | None:
+        """Feed one frame (BGR or grey, any size); returns (end time, row) when an interval
+        closes."""
+        if self._grey is not None and (t < self._t or t - self._t > self.max_gap_s):
+            self.reset()
+        if not self.wants(t):
+            return None
+        grey = image if image.ndim == 2 and image.shape[1] == self.width else None
+        grey = grey if grey is not None else _small_grey(image, self.width)
+        if self._grey is None:
+            self._grey, self._t, self._since = grey, t, t
+            return None
+        if grey.shape != self._grey.shape:  # the camera changed resolution: start again
+            self.reset()
+            self._grey, self._t, self._since = grey, t, t
+            return None
+        flow = _flow(self._grey, grey)
+        self._summed = flow if self._summed is None else self._summed + flow
+        self._grey, self._t = grey, t
+        span = t - self._since
+        if span < self.interval_s - 1e-3:
+            return None
+        summed = self._summed * (self.interval_s / span)
+        row, self.busiest = _interval_motion(summed, self._previous, self.window_fraction)
+        self._previous, self._summed, self._since = summed, None, t
+        return t, row
+
+
+FULL_WINDOW = 0.8  # a window is scored once this share of it holds motion rows
+
+
+def first_window_end(first_row_s: float, interval_s: float, window_s: float) -> float:
+    """When the first window of a stream is full enough to score: `FULL_WINDOW` of
+    `window_s` after its first interval began (a 2 s clip's intervals end before 2 s: the last
+    frame of a 2.0 s clip at 30 fps is 1.97 s after the first, its last interval ends at 1.83)."""
+    return first_row_s - interval_s + max(interval_s, FULL_WINDOW * window_s)
+
+
+def window_features(rows: list[list[float]] | np.ndarray) -> np.ndarray:
+    """One window's feature vector from its interval rows: each row feature pooled over the
+    window (mean, spread, max, 90th percentile) and the burstiness of intensity and overall
+    motion."""
     if len(rows) < 2:
         return np.zeros(REGION_FEATURES, np.float32)
-    x = np.array(rows, np.float32)
+    x = np.asarray(rows, np.float32)
     shape = _temporal_shape(x[:, 0]) + _temporal_shape(x[:, 13])
-    return np.concatenate([_pool(rows, 4 * PER_INTERVAL), shape]).astype(np.float32)
+    return np.concatenate([_pool(list(x), 4 * PER_INTERVAL), shape]).astype(np.float32)
 
 
 def region_features(
-    path: Path, width: int = 160, interval_s: float = 0.16, window_fraction: float = 0.25
+    path: Path,
+    width: int = 160,
+    interval_s: float = 0.16,
+    window_fraction: float = 0.25,
+    flow_fps: float = 0.0,
 ) -> np.ndarray:
-    """The region features of one clip file (every frame decoded)."""
-    greys, times = [], []
+    """The region features of one clip file: every interval row of the clip, pooled as one
+    window (exactly what the streaming analytic computes on a window of the same length)."""
+    intervals = MotionIntervals(width, interval_s, window_fraction, flow_fps, max_gap_s=1e9)
+    rows, frames = [], 0
     for f in sample_clip(path, "fixed_rate", rate_fps=1000.0):  # every frame
-        greys.append(_small_grey(f.image, width))
-        times.append(f.time_s)
-    if len(greys) < 2:
+        frames += 1
+        if (out := intervals.push(f.time_s, f.image)) is not None:
+            rows.append(out[1])
+    if frames < 2:
         raise ClipDecodeError(f"{path}: fewer than 2 frames, no motion to measure")
-    span = times[-1] - times[0]
-    fps = (len(times) - 1) / span if span > 0 else 25.0
-    return region_features_of_frames(greys, fps, interval_s, window_fraction)
+    return window_features(rows)
 
 
 def clip_features(
@@ -224,6 +291,7 @@ def clip_features(
     interval_s: float = 0.16,
     window_fraction: float = 0.25,
     statistics_fps: float = 10.0,
+    flow_fps: float = 0.0,
 ) -> np.ndarray:
     """One clip's feature vector, by feature set name.
 
@@ -231,7 +299,7 @@ def clip_features(
         ClipDecodeError: the clip cannot be decoded (the message names it).
     """
     if features == "region":
-        return region_features(path, width, interval_s, window_fraction)
+        return region_features(path, width, interval_s, window_fraction, flow_fps)
     if features == "statistics":
         return statistics_features(path, statistics_fps, width)
     raise ValueError(f"unknown fight feature set {features!r} (one of {', '.join(FEATURE_SETS)})")

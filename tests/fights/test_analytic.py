@@ -1,0 +1,137 @@
+"""The streaming fight analytic: a sliding window over a live stream, its scores turned into
+alerts by the alert engine, and motion features that mean the same at any frame rate and size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ambon_cv.alerts import AlertEngine
+from ambon_cv.config import AlertRules
+from ambon_cv.fights.analytic import FIGHT, FightStream
+from ambon_cv.fights.classifier import FightModel
+from ambon_cv.fights.footage import clip_windows, window_labels
+from ambon_cv.fights.motion import MotionIntervals, window_features
+from ambon_cv.frames.sample import ClipDecodeError
+
+
+class Scripted:
+    """A classifier that answers a hand-made score sequence, one score per window."""
+
+    def __init__(self, scores):
+        self.scores, self.asked = list(scores), 0
+
+    def predict_proba(self, x):
+        s = self.scores[min(self.asked, len(self.scores) - 1)]
+        self.asked += 1
+        return np.array([[1 - s, s]] * len(x))
+
+
+def frames(seconds: float, fps: float, size=(180, 320), seed=0):
+    rng = np.random.default_rng(seed)
+    for i in range(int(seconds * fps)):
+        yield i / fps, rng.integers(0, 255, (*size, 3), np.uint8)
+
+
+def alerts_for(scores, rules, fps=10.0, camera="pemkot-02"):
+    model = FightModel(Scripted(scores), {"width": 64, "interval_s": 0.2}, threshold=0.5)
+    stream = FightStream(model, window_s=1.0, hop_s=0.5)
+    engine = AlertEngine(rules)
+    windows = 0
+    for t, image in frames(len(scores) * 0.5 + 1.5, fps):
+        if (d := stream.push(t, image)) is not None:
+            windows += 1
+            assert d.class_id.tolist() == [FIGHT] and d.meta["analytic"] == "fight"
+            x1, y1, x2, y2 = d.xyxy[0]
+            assert 0 <= x1 < x2 <= image.shape[1] and 0 <= y1 < y2 <= image.shape[0]
+            engine.update(camera, t, d)
+    return engine.alerts, windows
+
+
+RULES = AlertRules(fight_k=2, fight_n=3, fight_min_confidence=0.7, cooldown_s=5, merge_s=1)
+
+
+def test_a_window_every_hop_once_the_first_window_is_full():
+    alerts, windows = alerts_for([0.1] * 10, RULES)
+    # the first once 1 s of motion is in (less one interval of slack: 0.8 s), then one per
+    # 0.5 s on average (rows end every 0.2 s: 1.4, 1.8, 2.4, 2.8 ...), through 6.4 s
+    assert alerts == [] and windows == 12
+
+
+def test_fires_on_k_of_n_windows():
+    alerts, _ = alerts_for([0.1, 0.1, 0.9, 0.2, 0.8, 0.1, 0.1], RULES)
+    assert len(alerts) == 1 and alerts[0].kind == "fight"
+    assert alerts[0].first_seen_s == pytest.approx(1.8, abs=0.01)  # the first fight window
+    assert alerts[0].raised_s == pytest.approx(2.8, abs=0.01)  # the second of the last 3
+
+
+def test_does_not_fire_below_k_or_below_the_confidence():
+    flicker = [0.9, 0.1, 0.1, 0.9, 0.1, 0.1, 0.9, 0.1, 0.1]  # never 2 in any 3
+    assert alerts_for(flicker, RULES)[0] == []
+    assert alerts_for([0.65] * 8, RULES)[0] == []
+
+
+def test_cooldown_holds_a_second_alert_back():
+    fight, calm = [0.9] * 3, [0.1] * 4
+    alerts, _ = alerts_for(fight + calm + fight + [0.1] * 12 + fight, RULES)
+    # the second fight starts within the 5 s cooldown of the first: no new alert; the third,
+    # well after it, is a new incident
+    assert len(alerts) == 2
+    assert alerts[1].raised_s - alerts[0].raised_s > RULES.cooldown_s
+
+
+def moving_square(path: Path, fps: int, width: int, seconds: float = 2.0) -> Path:
+    """A square crossing the view at the same share of the width per second, whatever the
+    frame rate and size."""
+    import av
+
+    height = width * 9 // 16
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(int(seconds * fps)):
+            image = np.full((height, width, 3), 40, np.uint8)
+            side = width // 8
+            x = int((0.1 + 0.35 * i / fps) * width)  # 0.35 of the view's width per second
+            y = height // 2 - side // 2 + int(0.05 * height * np.sin(i / fps * 12))
+            image[y : y + side, x : x + side] = 220
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def test_features_mean_the_same_at_two_frame_rates_and_sizes(tmp_path):
+    settings = {"width": 128, "interval_s": 0.16}
+    slow = clip_windows(moving_square(tmp_path / "a.mp4", 10, 320), settings, 1.0, 0.5)
+    fast = clip_windows(moving_square(tmp_path / "b.mp4", 25, 1280), settings, 1.0, 0.5)
+    (_, xs, whole_slow, s1), (_, xf, whole_fast, s2) = slow, fast
+    assert whole_slow.shape == whole_fast.shape and abs(len(xs) - len(xf)) <= 1
+    assert s1 == pytest.approx(2.0, abs=0.3) and s2 == pytest.approx(2.0, abs=0.3)
+    # intensity of the busiest place, mean over the clip: in shares of the view per interval,
+    # so a 10 fps 320 px camera and a 25 fps 1280 px one measure the same motion
+    assert whole_slow[0] == pytest.approx(whole_fast[0], rel=0.25)
+    assert whole_slow[0] > 0.5  # and it is real motion, not zero against zero
+
+
+def test_motion_intervals_start_afresh_after_a_gap():
+    m = MotionIntervals(width=64, interval_s=0.2, max_gap_s=1.0)
+    rows = [m.push(t, img) for t, img in frames(1.0, 10)]
+    assert sum(r is not None for r in rows) == 4
+    assert m.push(5.0, np.zeros((180, 320, 3), np.uint8)) is None  # a dropped stream
+    assert len(window_features([])) == len(window_features([[0.0] * 16] * 3))
+
+
+def test_window_labels_leave_half_windows_out():
+    ends = np.array([2.0, 4.0, 6.0, 8.0])
+    assert window_labels(ends, 2.0, [(3.5, 6.0)]).tolist() == [0, -1, 1, 0]
+
+
+def test_a_clip_that_cannot_be_decoded_is_named(tmp_path):
+    broken = tmp_path / "polda-03_broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    with pytest.raises(ClipDecodeError, match=r"polda-03_broken\.mp4"):
+        clip_windows(broken, {}, 2.0, 0.5)
