@@ -118,7 +118,15 @@ def summary_lines(root: Path) -> list[str]:
         lines.append(
             f"bench     {v['streams']} streams {'PASS' if v['pass'] else 'FAIL'}; holds "
             f"{bench['max_streams']['pipeline']} streams (naive {bench['max_streams']['naive']}, "
-            f"{_f(bench.get('x_naive'), 1)}x); efficiency {_f(bench.get('efficiency'), 2)}"
+            f"{_f(bench.get('x_naive'), 1)}x; naive on the same export "
+            f"{bench['max_streams'].get('naive_export', 'n/a')}, "
+            f"{_f(bench.get('x_naive_export'), 1)}x); efficiency {_f(bench.get('efficiency'), 2)}"
+            + (
+                f"; fits {bench['what_fits']['most_streams']} cameras, {v['streams']} need "
+                f"{bench['what_fits']['cores_needed']} cores"
+                if bench.get("what_fits")
+                else ""
+            )
             + (f"; on {bench['machine']}" if bench.get("machine") else "")
         )
     times_file = root / TIMES

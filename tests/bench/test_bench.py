@@ -138,6 +138,10 @@ def test_the_sweep_compares_with_the_naive_baseline(bench_project, registry):
     assert {p["streams"] for p in o["points"]["pipeline"]} == {3, 6}
     (naive,) = o["points"]["naive"]
     assert naive["mode"] == "naive" and naive["analysed_fps"] > 0
+    # the same naive loop on the very export the pipeline runs (a fair baseline)
+    (same_export,) = o["points"]["naive_export"]
+    assert same_export["mode"] == "naive_export" and same_export["analysed_fps"] > 0
+    assert set(o["max_streams"]) == {"pipeline", "naive", "naive_export"}
     assert o["max_streams"]["pipeline"] >= 3
     for p in o["points"]["pipeline"]:
         assert p["bound"]["analysed_fps"] > 0 and p["efficiency"] > 0
@@ -146,6 +150,9 @@ def test_the_sweep_compares_with_the_naive_baseline(bench_project, registry):
     # 30-s clips show keyframes-only far cheaper, 0.0014 against 0.004 CPU-s per video-s)
     assert all(v > 0 for v in costs["decode_cpu_s_per_video_s"].values())
     assert all(v > 0 for v in costs["per_frame_ms"].values())
+    fits = o["what_fits"]
+    assert fits["most_streams"] > 0 and fits["cores_needed"] > 0
+    assert "what fits this box" in (root / "reports" / "bench.md").read_text()
     saved = json.loads((root / "reports" / "bench.json").read_text())
     assert saved["max_streams"] == o["max_streams"]
     for png in ("sweep.png", "latency_cdf.png"):

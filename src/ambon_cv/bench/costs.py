@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -147,3 +148,34 @@ def bound(profiles: list[StreamProfile], decode_s: list[float], frame_s: float) 
     n = cores()
     fps = target if need <= n else max(0.0, (n - decoding) / frame_s)
     return {"cores": n, "cpu_needed": round(need, 3), "analysed_fps": round(min(fps, target), 2)}
+
+
+HEADROOM = 0.85  # a load "fits" when it needs at most this share of the cores (the rest: noise)
+
+
+def what_fits(
+    need: Callable[[int, float], float], cores: int, streams: int = 55, most: int = 2000
+) -> dict:
+    """What this machine holds, from costs measured alone. `need(n, rate_scale)` is the
+    CPU-seconds per second that the first `n` streams of the registry need with every analysis
+    rate scaled by `rate_scale` (decoding and the fight analytic included). Gives the most
+    cameras at the default profile, the cores `streams` need at it, and the largest share of
+    the default analysis rates at which all `streams` fit (None: not even at a tenth)."""
+    budget = cores * HEADROOM
+    n = 0
+    step = 64
+    while step:  # the largest n with need(n) <= budget (need grows with n)
+        while n + step <= most and need(n + step, 1.0) <= budget:
+            n += step
+        step //= 2
+    rate = None
+    for scale in (1.0, 0.75, 0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1):
+        if need(streams, scale) <= budget:
+            rate = scale
+            break
+    return {
+        "headroom": HEADROOM,
+        "most_streams": n,
+        "cores_needed": round(need(streams, 1.0) / HEADROOM, 2),
+        "rate_scale_for_all": rate,
+    }
