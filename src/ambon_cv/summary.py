@@ -94,8 +94,15 @@ def summary_lines(root: Path) -> list[str]:
         if "fights_classifier" in real:
             r = real["fights_classifier"]
             lines.append(
-                f"real      fight clips through the clip classifier: accuracy "
+                f"real      fight clips through the fight analytic: accuracy "
                 f"{_f(r.get('accuracy'), 2)}, ROC-AUC {_f(r.get('roc_auc'), 2)}"
+            )
+        if "fights_stream" in real:
+            r = real["fights_stream"]
+            lines.append(
+                f"real      noFight clips as a stream: {r['false_alerts']} false fight alerts in "
+                f"{r['no_fight_seconds']} s ({_f(r.get('false_alerts_per_camera_hour'), 1)} per "
+                "camera-hour)"
             )
     if ex and "quality" in ex:
         below = ex["quality"]["below"]
