@@ -322,9 +322,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     classified = m.get("real", {}).get("fights_classifier")
     if classified:
         print(
-            f"evaluate: real fight clips through the clip classifier: accuracy "
+            f"evaluate: real fight clips through the fight analytic: accuracy "
             f"{classified['accuracy']:.3f}, ROC-AUC {classified['roc_auc']:.3f} "
             f"({classified['source']})"
+        )
+    streamed = m.get("real", {}).get("fights_stream")
+    if streamed:
+        print(
+            f"evaluate: real noFight clips as a stream: {streamed['false_alerts']} false fight "
+            f"alerts in {streamed['no_fight_seconds']} s"
         )
     return 0
 

@@ -2,9 +2,11 @@
 
 1. frame level on the val split (ultralytics' validator + FiftyOne breakdowns, stored on the
    dataset as `eval`, with `predictions` and `mistakenness` for the `hard` view);
-2. event level on held-out clips (alerts against incidents);
-3. real footage: street-garbage mAP50; fight clips through the detector's alert logic and
-   through the clip classifier of the `fights` stage.
+2. event level on held-out clips: the detector and the streaming fight analytic run as live
+   streams into one alert engine (alerts against incidents);
+3. real footage: street-garbage mAP50; fight clips through the fight analytic (clip accuracy,
+   and false alerts with the clips played as a stream), and through the detector's fight
+   boxes to compare.
 
 Writes `reports/evaluate.json` (DVC metrics), `reports/evaluate.md` and plots in
 `reports/evaluate/`.
