@@ -101,7 +101,12 @@ class FightStream:
         size = self.intervals.window_fraction * w * 2  # the window, with some margin
         cx, cy = self.intervals.busiest
         x, y = cx * w, cy * h
-        box = [max(0, x - size / 2), max(0, y - size / 2), min(w, x + size / 2), min(h, y + size)]
+        box = [
+            max(0, x - size / 2),
+            max(0, y - size / 2),
+            min(w, x + size / 2),
+            min(h, y + size / 2),
+        ]
         return Detections(
             np.array([box], np.float32),
             np.array([FIGHT]),
