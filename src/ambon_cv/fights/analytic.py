@@ -22,24 +22,16 @@ Example:
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ambon_cv.detections import CLASSES, Detections
 from ambon_cv.fights.classifier import FightModel
-from ambon_cv.fights.motion import MotionIntervals, first_window_end, window_features
+from ambon_cv.fights.motion import SlidingWindows
 
 FIGHT = CLASSES.index("fight")
-
-
-@dataclass(frozen=True)
-class WindowScore:
-    end_s: float  # the window covers end_s - window_s .. end_s
-    score: float  # calibrated fight probability
 
 
 class FightStream:
@@ -48,58 +40,32 @@ class FightStream:
     def __init__(
         self, model: FightModel, window_s: float | None = None, hop_s: float | None = None
     ) -> None:
-        f = model.features
         self.model = model
-        self.window_s = float(window_s or f.get("window_s", 2.0))  # as trained, by default
-        self.hop_s = float(hop_s or f.get("hop_s", 0.5))
-        self.intervals = MotionIntervals(
-            int(f.get("width", 160)),
-            float(f.get("interval_s", 0.16)),
-            float(f.get("window_fraction", 0.25)),
-            float(f.get("flow_fps", 0.0)),
-        )
-        self.rows: deque[tuple[float, list[float]]] = deque()
-        self.next_score_s: float | None = None
-        self.scores: list[WindowScore] = []
+        self.windows = SlidingWindows(model.features, window_s, hop_s)  # as trained, by default
+        self.window_s = self.windows.window_s
 
     def reset(self) -> None:
         """Forget the view (the stream dropped, or a different scene follows)."""
-        self.intervals.reset()
-        self.rows.clear()
-        self.next_score_s = None
+        self.windows.reset()
 
     def wants(self, t: float) -> bool:
         """Whether the frame at `t` is used at all (a caller may skip converting the others)."""
-        return self.intervals.wants(t)
+        return self.windows.wants(t)
 
     def push(self, t: float, image: np.ndarray) -> Detections | None:
         """One decoded frame; returns the window's score as `Detections` when a hop ends."""
-        if self.rows and t - self.rows[-1][0] > self.intervals.max_gap_s:
-            self.reset()  # a dropped stream: the old rows no longer describe the view
-        out = self.intervals.push(t, image)
+        out = self.windows.push(t, image)
         if out is None:
             return None
-        end = out[0]
-        self.rows.append(out)
-        while self.rows and self.rows[0][0] <= end - self.window_s + 1e-6:
-            self.rows.popleft()
-        if self.next_score_s is None:
-            self.next_score_s = first_window_end(
-                self.rows[0][0], self.intervals.interval_s, self.window_s
-            )
-        if end + 1e-6 < self.next_score_s:
-            return None
-        # on the hop grid, not from this row: rows end every interval_s, hops need not
-        self.next_score_s = max(self.next_score_s + self.hop_s, end - self.hop_s / 2)
-        score = float(self.model.score(window_features([r for _, r in self.rows]))[0])
-        self.scores.append(WindowScore(end, score))
+        score = float(self.model.score(out[1])[0])
         return self._as_detections(image.shape[:2], score)
 
     def _as_detections(self, shape: tuple[int, int], score: float) -> Detections:
         """The score as one `fight` box over the busiest motion window of the last interval."""
         h, w = shape
-        size = self.intervals.window_fraction * w * 2  # the window, with some margin
-        cx, cy = self.intervals.busiest
+        intervals = self.windows.intervals
+        size = intervals.window_fraction * w * 2  # the window, with some margin
+        cx, cy = intervals.busiest
         x, y = cx * w, cy * h
         box = [
             max(0, x - size / 2),

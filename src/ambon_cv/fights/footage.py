@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ambon_cv.fights.motion import MotionIntervals, first_window_end, window_features
+from ambon_cv.fights.motion import SlidingWindows, window_features
 from ambon_cv.frames.sample import ClipDecodeError, sample_clip
 
 
@@ -36,30 +36,24 @@ def clip_windows(
     """(window end times, their feature rows, the whole clip as one window, the seconds of
     motion measured) of one clip, a window every `hop_s` seconds as the streaming analytic
     scores them."""
-    intervals = MotionIntervals(
-        int(features.get("width", 160)),
-        float(features.get("interval_s", 0.16)),
-        float(features.get("window_fraction", 0.25)),
-        float(features.get("flow_fps", 0.0)),
-    )
+    windows = SlidingWindows(features, window_s, hop_s)
     rows: list[tuple[float, list[float]]] = []
+    ends, feats = [], []
     for f in sample_clip(path, "fixed_rate", rate_fps=1000.0):
-        if intervals.wants(f.time_s) and (out := intervals.push(f.time_s, f.image)) is not None:
-            rows.append(out)
+        if not windows.wants(f.time_s):
+            continue
+        out = windows.push(f.time_s, f.image)
+        if windows.row is not None:
+            rows.append(windows.row)
+        if out is not None:
+            ends.append(out[0])
+            feats.append(out[1])
     if not rows:
         raise ClipDecodeError(f"{path}: too short for one motion interval")
-    times = np.array([t for t, _ in rows])
-    first = first_window_end(times[0], intervals.interval_s, window_s)
-    ends, feats = [], []
-    end = first
-    while end <= times[-1] + 1e-6:
-        inside = [r for t, r in rows if end - window_s < t <= end + 1e-6]
-        ends.append(end)
-        feats.append(window_features(inside))
-        end += hop_s
     whole = window_features([r for _, r in rows])
     x = np.stack(feats) if feats else np.zeros((0, len(whole)))
-    return np.array(ends), x, whole, float(times[-1] - times[0] + intervals.interval_s)
+    seconds = rows[-1][0] - rows[0][0] + windows.intervals.interval_s
+    return np.array(ends), x, whole, float(seconds)
 
 
 def footage_windows(

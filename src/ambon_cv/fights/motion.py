@@ -17,6 +17,7 @@ Each returns one fixed-length vector per clip; the classifier lives in `fights.c
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 
 import cv2
@@ -243,6 +244,17 @@ class MotionIntervals:
         return t, row
 
 
+def window_features(rows: list[list[float]] | np.ndarray) -> np.ndarray:
+    """One window's feature vector from its interval rows: each row feature pooled over the
+    window (mean, spread, max, 90th percentile) and the burstiness of intensity and overall
+    motion."""
+    if len(rows) < 2:
+        return np.zeros(REGION_FEATURES, np.float32)
+    x = np.asarray(rows, np.float32)
+    shape = _temporal_shape(x[:, 0]) + _temporal_shape(x[:, 13])
+    return np.concatenate([_pool(list(x), 4 * PER_INTERVAL), shape]).astype(np.float32)
+
+
 FULL_WINDOW = 0.8  # a window is scored once this share of it holds motion rows
 
 
@@ -253,15 +265,61 @@ def first_window_end(first_row_s: float, interval_s: float, window_s: float) -> 
     return first_row_s - interval_s + max(interval_s, FULL_WINDOW * window_s)
 
 
-def window_features(rows: list[list[float]] | np.ndarray) -> np.ndarray:
-    """One window's feature vector from its interval rows: each row feature pooled over the
-    window (mean, spread, max, 90th percentile) and the burstiness of intensity and overall
-    motion."""
-    if len(rows) < 2:
-        return np.zeros(REGION_FEATURES, np.float32)
-    x = np.asarray(rows, np.float32)
-    shape = _temporal_shape(x[:, 0]) + _temporal_shape(x[:, 13])
-    return np.concatenate([_pool(list(x), 4 * PER_INTERVAL), shape]).astype(np.float32)
+class SlidingWindows:
+    """A stream's motion as windows: every `hop_s` seconds, the feature vector of the last
+    `window_s` seconds of interval rows (`window_features`), pooled exactly as a training clip
+    is. The one definition of a window, for the live analytic and for scoring recorded clips.
+
+    `features` is the analytic's settings (width, interval_s, window_fraction, flow_fps, and
+    window_s / hop_s unless given). After each `push`, `row` is the interval row that frame
+    closed (None if it closed none), for a caller that also wants the whole clip."""
+
+    def __init__(
+        self, features: dict, window_s: float | None = None, hop_s: float | None = None
+    ) -> None:
+        f = features
+        self.window_s = float(window_s or f.get("window_s", 2.0))
+        self.hop_s = float(hop_s or f.get("hop_s", 0.5))
+        self.intervals = MotionIntervals(
+            int(f.get("width", 160)),
+            float(f.get("interval_s", 0.16)),
+            float(f.get("window_fraction", 0.25)),
+            float(f.get("flow_fps", 0.0)),
+        )
+        self.rows: deque[tuple[float, list[float]]] = deque()
+        self.next_end: float | None = None
+        self.row: tuple[float, list[float]] | None = None
+
+    def reset(self) -> None:
+        """Forget the view (the stream dropped, or a different scene follows)."""
+        self.intervals.reset()
+        self.rows.clear()
+        self.next_end = None
+
+    def wants(self, t: float) -> bool:
+        """Whether the frame at `t` is used at all (a caller may skip converting the others)."""
+        return self.intervals.wants(t)
+
+    def push(self, t: float, image: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """One decoded frame; returns (window end, window features) when a hop ends."""
+        if self.rows and t - self.rows[-1][0] > self.intervals.max_gap_s:
+            self.reset()  # a dropped stream: the old rows no longer describe the view
+        self.row = self.intervals.push(t, image)
+        if self.row is None:
+            return None
+        end = self.row[0]
+        self.rows.append(self.row)
+        while self.rows and self.rows[0][0] <= end - self.window_s + 1e-6:
+            self.rows.popleft()
+        if self.next_end is None:
+            self.next_end = first_window_end(
+                self.rows[0][0], self.intervals.interval_s, self.window_s
+            )
+        if end + 1e-6 < self.next_end:
+            return None
+        # on the hop grid, not from this row: rows end every interval_s, hops need not
+        self.next_end = max(self.next_end + self.hop_s, end - self.hop_s / 2)
+        return end, window_features([r for _, r in self.rows])
 
 
 def region_features(
