@@ -13,11 +13,12 @@ from pathlib import Path
 import pandas as pd
 
 from ambon_cv.alerts import AlertEngine, AlertRules, EventMetrics, match_alerts
-from ambon_cv.config import Camera, SyntheticCity
+from ambon_cv.config import Camera, ChangeGating, SyntheticCity
 from ambon_cv.evaluate.detector import Detector
 from ambon_cv.fights.analytic import clip_window_scores
 from ambon_cv.fights.classifier import FightModel
 from ambon_cv.frames.sample import sample_clip
+from ambon_cv.inference.gate import ChangeGate
 
 
 def evaluate_events(
@@ -28,27 +29,43 @@ def evaluate_events(
     analysis_fps: float,
     progress: bool = True,
     fights: FightModel | None = None,
-) -> tuple[dict[str, EventMetrics], list[dict]]:
+    gate: ChangeGating | None = None,
+) -> tuple[dict[str, EventMetrics], list[dict], dict | None]:
     """Render the held-out clips, run the deployed analytics on them as live streams (the
     detector on every analysed frame; the streaming fight analytic on every decoded frame of
     the cameras that run a fight analytic) into one alert engine, and score alerts per kind.
-    Returns the metrics per kind and a timeline row per alert/incident (for plots)."""
+
+    With `gate`, the same frames also go through change-gated inference into a second alert
+    engine (a frame whose view did not change takes the detections of the last one inferred),
+    so the two sets of event metrics compare on identical footage.
+
+    Returns the metrics per kind, a timeline row per alert/incident (for plots) and the
+    gating comparison (None without `gate`)."""
     from tqdm.auto import tqdm
 
     from ambon_cv.footage.synth import render_city
 
     engine = AlertEngine(rules)
+    gated = AlertEngine(rules) if gate is not None else None
+    gating = ChangeGate(gate) if gate is not None else None
     hot_spots = {c.id for c in cameras if c.analytic("fight") is not None}
     with tempfile.TemporaryDirectory() as tmp:
         clips = render_city(cameras, city, Path(tmp), progress=progress)
         incidents = pd.read_parquet(Path(tmp) / "incidents.parquet")
         for clip in tqdm(clips, desc="event evaluation", unit="clip", disable=not progress):
             frames = list(sample_clip(clip.path, "fixed_rate", rate_fps=analysis_fps))
+            last = None
             for f, dets in zip(frames, detector(f.image for f in frames), strict=True):
                 engine.update(clip.clip, f.time_s, dets)
+                if gating is not None:
+                    if gating.needs_inference(clip.clip, f.time_s, f.image) or last is None:
+                        last = dets
+                    gated.update(clip.clip, f.time_s, last)
             if fights is not None and clip.camera in hot_spots:
                 for t, window in clip_window_scores(fights, clip.path):
                     engine.update(clip.clip, t, window)
+                    if gated is not None:
+                        gated.update(clip.clip, t, window)
     rows = [
         dict(camera=r.clip, kind=r.kind, start_s=r.start_s, end_s=r.end_s)
         for r in incidents.itertuples()
@@ -57,6 +74,9 @@ def evaluate_events(
     metrics = {
         kind: match_alerts(engine.alerts, rows, hours, kind) for kind in ("fight", "garbage")
     }
+    comparison = None
+    if gated is not None:
+        comparison = _gating(engine, gated, rows, hours, gating, analysis_fps)
     timeline = [
         dict(clip=r["camera"], what=f"incident:{r['kind']}", start_s=r["start_s"], end_s=r["end_s"])
         for r in rows
@@ -65,4 +85,56 @@ def evaluate_events(
         dict(clip=a.camera, what=f"alert:{a.kind}", start_s=a.raised_s, end_s=a.last_seen_s)
         for a in engine.alerts
     ]
-    return metrics, timeline
+    return metrics, timeline, comparison
+
+
+def _gating(
+    engine: AlertEngine, gated: AlertEngine, rows, hours, gate: ChangeGate, fps: float
+) -> dict:
+    """Gated against ungated event metrics: the share of inferences skipped, and whether
+    nothing was lost (every incident found ungated is found gated, its first alert at most one
+    analysis period later)."""
+    period = 1 / fps
+    out: dict = {"skipped_share": gate.skipped_share, "analysis_period_s": round(period, 3)}
+    lost = []
+    for kind in ("fight", "garbage"):
+        on, off = (match_alerts(e.alerts, rows, hours, kind) for e in (gated, engine))
+        first_off = _first_alerts(engine.alerts, rows, kind)
+        first_on = _first_alerts(gated.alerts, rows, kind)
+        shifts = [first_on[n] - t for n, t in first_off.items() if n in first_on]
+        missing = [n for n in first_off if n not in first_on]
+        out[kind] = {
+            "incident_recall": on.incident_recall,
+            "incident_recall_ungated": off.incident_recall,
+            "false_alerts": on.false_alerts,
+            "false_alerts_ungated": off.false_alerts,
+            "max_alert_delay_s": round(max(shifts), 3) if shifts else 0.0,
+        }
+        if missing:
+            lost.append(f"{kind}: {len(missing)} incidents found ungated are missed gated")
+        elif shifts and max(shifts) > period + 1e-6:
+            lost.append(f"{kind}: an alert {max(shifts):.2f} s later than ungated")
+    out["nothing_lost"] = not lost
+    out["lost"] = lost
+    return out
+
+
+def _first_alerts(alerts, rows: list[dict], kind: str, tolerance_s: float = 2.0) -> dict:
+    """Incident index -> when its first alert of `kind` was raised (as `match_alerts` pairs
+    them: the same camera, raised from `tolerance_s` before its start to as long after its
+    end)."""
+    kinds = {"garbage", "overflow"} if kind == "garbage" else {kind}
+    first: dict[int, float] = {}
+    for n, i in enumerate(rows):
+        if i["kind"] not in kinds:
+            continue
+        raised = [
+            a.raised_s
+            for a in alerts
+            if a.kind == kind
+            and a.camera == i["camera"]
+            and i["start_s"] - tolerance_s <= a.raised_s <= i["end_s"] + tolerance_s
+        ]
+        if raised:
+            first[n] = min(raised)
+    return first
