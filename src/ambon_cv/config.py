@@ -240,6 +240,22 @@ class AlertRules(_Strict):
         return self
 
 
+class ChangeGating(_Strict):
+    """Change-gated inference (ambon_cv.inference.gate): an unchanged view reuses the
+    detections of the last frame the detector saw."""
+
+    enabled: bool = True
+    width: int = Field(160, ge=16, description="thumbnail width compared, pixels")
+    pixel_delta: int = Field(20, ge=1, le=255, description="grey levels that count as change")
+    min_changed: float = Field(
+        0.0005, ge=0, lt=1, description="share of thumbnail pixels that must change"
+    )
+    refresh_s: float = Field(60.0, gt=0, description="infer a view at least this often")
+    persistent: bool = Field(
+        True, description="count only change still there one analysis period later"
+    )
+
+
 class EventEvaluation(_Strict):
     """Held-out clips for event-level evaluation (rendered with their own seed)."""
 
@@ -257,6 +273,7 @@ class EvaluateParams(_Strict):
     conf: float = Field(0.25, ge=0, le=1)
     device: str = "auto"
     alerts: AlertRules = Field(default_factory=AlertRules)
+    gate: ChangeGating = Field(default_factory=ChangeGating)
     events: EventEvaluation = Field(default_factory=EventEvaluation)
     real_garbage: str = Field("", description="a YOLO-format folder; empty skips")
     real_fights: str = Field("", description="a folder of fight/ and noFight/ clips; empty skips")
@@ -385,6 +402,31 @@ class SweepParams(_Strict):
     streams: list[int] = Field(default_factory=lambda: [16, 32, 55, 80, 110, 150], min_length=1)
     baseline_streams: list[int] = Field(default_factory=lambda: [4, 8, 16, 32, 55])
     duration_s: float = Field(10.0, gt=0)
+    overload_x: float = Field(
+        4.0, ge=0, description="one more run at this many times the most streams held; 0 skips"
+    )
+    overload_duration_s: float = Field(
+        20.0, gt=0, description="that run's measured time (a slot comes every few seconds)"
+    )
+
+
+class Scheduling(_Strict):
+    """Each worker's scheduler (ambon_cv.bench.scheduler)."""
+
+    budget_cores: float = Field(0.9, gt=0, le=1, description="of its core a worker plans to use")
+    fight_share: float = Field(
+        0.6, ge=0, le=1, description="past capacity, the most of that the fight analytic takes"
+    )
+
+
+class Emulation(_Strict):
+    """A slower CPU on this one (ambon_cv.bench.emulate): workers held to a share of their core
+    by a cgroup CPU quota, and oneDNN's instruction set capped."""
+
+    core_share: float = Field(0.0, ge=0, le=1, description="0: off; 0.3: 30% of each core")
+    max_isa: str = Field(
+        "", description="ONEDNN_MAX_CPU_ISA for the workers, e.g. AVX512_CORE (no VNNI); '' off"
+    )
 
 
 class BenchParams(_Strict):
@@ -411,13 +453,15 @@ class BenchParams(_Strict):
     queue_size: int = Field(128, ge=1)
     conf: float = Field(0.25, ge=0, le=1)
     fights: str = Field(
-        "",
+        "exports/fight-clips",
         description="the exported streaming fight analytic run on every fight hot spot; '' none",
     )
     warmup_s: float = Field(4.0, ge=0)
     duration_s: float = Field(20.0, gt=0)
     slo: ServiceLevel = Field(default_factory=ServiceLevel)
     sweep: SweepParams = Field(default_factory=SweepParams)
+    schedule: Scheduling = Field(default_factory=Scheduling)
+    emulate: Emulation = Field(default_factory=Emulation)
 
 
 class Params(_Strict):
@@ -505,6 +549,11 @@ class Camera(_Strict):
     view: Literal["street", "alley", "market", "office_front"]
     streams: dict[Literal["main", "sub"], Stream]
     analytics: list[Analytic] = Field(min_length=1)
+    priority: int = Field(
+        0,
+        description="served first when a box is past its capacity (higher first, after the "
+        "fight hot spots)",
+    )
 
     @model_validator(mode="after")
     def _analytics_fit_streams(self) -> Camera:

@@ -86,4 +86,5 @@ def test_a_broken_clip_is_named_retried_with_backoff_and_spares_the_others(
     b = replay.clips[0].stats
     assert not bad and "broken.mp4" in b.last_error
     assert b.errors == b.reconnects == 3  # at 0, 0.5 and 1.5 s: the backoff doubles
-    assert len(good) >= 21 and replay.clips[1].stats.errors == 0
+    # the second of two clips starts half a keyframe interval (1 s) later: phases are spread
+    assert len(good) >= 11 and replay.clips[1].stats.errors == 0

@@ -68,10 +68,12 @@ def run_load(
     workers: int = 0,
     naive_weights: str | None = None,
     progress: bool = True,
+    quota=None,
 ) -> LoadResult:
     """Drive `profiles` (fed by `sources`) for warmup + duration seconds, in `workers` worker
     (or decode) processes, 0: one per core. With `naive_weights`, run the naive baseline on
-    those .pt weights instead of the pipeline."""
+    those .pt weights instead of the pipeline. With `quota` (an emulate.CpuQuota), every
+    process of the load runs inside its CPU cgroup."""
     import psutil
 
     ctx = mp.get_context("spawn")
@@ -96,11 +98,15 @@ def run_load(
     try:
         for p in procs:
             p.start()
+            if quota is not None:
+                quota.add(p.pid)
         for ready, proc in zip(readies, procs, strict=True):
             _wait_ready(ready, results_q, proc)
         for p in decoders:  # once inference is ready, so streams are not waiting on it
             procs.append(p)
             p.start()
+            if quota is not None:
+                quota.add(p.pid)
         t_measure = time.monotonic() + warmup_s
         t_end = t_measure + duration_s
         last_cpu = None
@@ -176,6 +182,7 @@ def _per_core(ctx, streams, config: PipelineConfig, names, n: int, results_q, st
     """Layout `per_core`: `n` workers, worker w pinned to core w (round robin). Unpinned,
     OpenVINO put both workers' runtimes on one core: 156 frames/s at 210 streams, not 340."""
     cores = sorted(os.sched_getaffinity(0))
+    dealt = deal(streams, n)
     readies = [ctx.Event() for _ in range(n)]
     workers = [
         ctx.Process(
@@ -183,7 +190,7 @@ def _per_core(ctx, streams, config: PipelineConfig, names, n: int, results_q, st
             args=(
                 w,
                 n,
-                streams[w::n],
+                dealt[w],
                 config,
                 names,
                 cores[w % len(cores)],
@@ -217,6 +224,7 @@ def _central(ctx, streams, config: PipelineConfig, names, n: int, results_q, sta
         for j in range(inferring)
     ]
     decoders = []
+    dealt = deal(streams, n)
     for w in range(n):
         j = w % inferring  # the inference process this decoder feeds, and its slots
         part = (w // inferring, len(range(j, n, inferring)))
@@ -225,7 +233,7 @@ def _central(ctx, streams, config: PipelineConfig, names, n: int, results_q, sta
                 target=decode_worker,
                 args=(
                     w,
-                    streams[w::n],
+                    dealt[w],
                     config.imgsz,
                     frames_qs[j],
                     slots[j],
@@ -238,6 +246,24 @@ def _central(ctx, streams, config: PipelineConfig, names, n: int, results_q, sta
             )
         )
     return Layout(inference, decoders, readies, [frames_qs, slots])
+
+
+def deal(streams: list[tuple], n: int) -> list[list[tuple]]:
+    """`streams` (id, profile, source) shared among `n` workers: the fight hot spots (a
+    stream decoded in full with its fight analytic costs ten quiet ones) dealt round robin
+    first, then the others, so every worker carries the same mix.
+
+    Example:
+        >>> from types import SimpleNamespace as P
+        >>> s = [(i, P(fight=i < 4), None) for i in range(8)]
+        >>> [[i for i, _, _ in w] for w in deal(s, 2)]
+        [[0, 2, 4, 6], [1, 3, 5, 7]]
+        >>> s = [(i, P(fight=i % 4 == 0), None) for i in range(8)]  # hot spots 0 and 4
+        >>> [[i for i, _, _ in w] for w in deal(s, 2)]
+        [[0, 1, 3, 6], [4, 2, 5, 7]]
+    """
+    ordered = [x for x in streams if x[1].fight] + [x for x in streams if not x[1].fight]
+    return [ordered[w::n] for w in range(n)]
 
 
 def _wait_ready(ready, results_q, proc, timeout_s: float = 120) -> None:

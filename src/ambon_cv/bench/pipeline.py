@@ -40,9 +40,10 @@ from pathlib import Path
 import numpy as np
 
 from ambon_cv.bench.profiles import StreamProfile
+from ambon_cv.bench.scheduler import PLAN_EVERY_S, Costs, Scheduler
 from ambon_cv.bench.slots import FrameSlots
 from ambon_cv.bench.streams import ClipReplay, Reader, StreamSource
-from ambon_cv.config import AlertRules
+from ambon_cv.config import AlertRules, ChangeGating
 
 STATS_EVERY_S = 0.25
 
@@ -61,6 +62,9 @@ class PipelineConfig:
     inference_workers: int = 1  # central: inference processes; decode worker w feeds w % this
     layout: str = "per_core"  # per_core | central: see the module's docstring
     fights: str = ""  # the exported fight analytic (a fight-clips/ folder); "" runs none
+    gate: ChangeGating | None = None  # change-gated inference (per_core); None: infer all
+    fight_share: float = 0.6  # past capacity, the most of a worker's budget fights may take
+    budget_cores: float = 0.9  # of its core, what a worker plans to use
 
 
 @dataclass
@@ -71,24 +75,45 @@ class SlotCounters:
     sent: int = 0
     missed: int = 0  # the slot passed without a new frame to analyse
     full: int = 0  # the frame queue was full: dropped before inference
+    reused: int = 0  # the view had not changed: its last detections, not inferred again
     convert_s: float = 0.0
+    share: float = 1.0  # of its target rate the worker's scheduler gives it now
 
 
-def _schedule(readers, periods, counters, now, pending, on_frame) -> float:
-    """Serve every stream whose analysis slot has come; returns the next slot time."""
-    for i, reader in enumerate(readers):
+# a slot takes a frame captured at most this share of its period (and at most FRESH_S) before
+# the slot: an older one is stale (a keyframe-only stream's slot waits for the next keyframe
+# instead, and decodes no keyframe older than that)
+FRESH, FRESH_S = 0.25, 0.5
+
+
+def _fresh(period: float) -> float:
+    return min(FRESH * period, FRESH_S)
+
+
+def _schedule(readers, periods, counters, now, pending, on_frame, order=None, held=None) -> float:
+    """Serve every stream whose analysis slot has come, in `order` (priority first), with the
+    first fresh frame; a slot that waited a whole period with only a stale frame (its stream
+    decodes late: an overloaded or throttled worker) takes that frame rather than none. `held`
+    keeps each stream's stale frame between calls. Returns the next slot time."""
+    held = held if held is not None else {}
+    for i in order if order is not None else range(len(readers)):
         slot = pending[i]
         if now < slot:
             continue
-        frame = reader.take()
+        frame = readers[i].take()
+        if frame is not None and frame.captured < slot - _fresh(periods[i]):
+            held[i], frame = frame, None  # stale: the slot waits for a newer frame
         c = counters[i]
+        if frame is None and now >= slot + periods[i]:
+            frame = held.get(i)
+            if frame is None:
+                c.due += 1
+                c.missed += 1
+                pending[i] = slot + periods[i]
         if frame is not None:
+            held.pop(i, None)
             c.due += 1
             on_frame(i, frame)
-            pending[i] = slot + periods[i]
-        elif now >= slot + periods[i]:
-            c.due += 1
-            c.missed += 1
             pending[i] = slot + periods[i]
         if pending[i] < now - periods[i]:  # far behind (a stall): count the slots, catch up
             behind = int((now - pending[i]) / periods[i])
@@ -121,6 +146,7 @@ class WorkerStreams:
         streams: list[tuple[int, StreamProfile, StreamSource]],
         stats_out,
         config: PipelineConfig | None = None,
+        detector_here: bool = True,
     ) -> None:
         self.worker, self.stats_out, self._last_stats = worker, stats_out, 0.0
         self.halt = threading.Event()
@@ -131,10 +157,30 @@ class WorkerStreams:
             for _, p, s in streams
         ]
         self.ids = [i for i, _, _ in streams]
-        self.periods = [1.0 / p.rate_fps for _, p, _ in streams]
+        self.targets = [1.0 / p.rate_fps for _, p, _ in streams]  # periods at the full rate
+        self.periods = list(self.targets)
         self.counters = [SlotCounters() for _ in streams]
         start = time.monotonic()
-        self.pending = [start + (k % 10) * 0.01 for k in range(len(streams))]
+        # first slots spread over a period: streams of one rate would otherwise all come due
+        # in the same instant, period after period
+        n = len(streams)
+        self.pending = [start + self.targets[k] * k / n for k in range(n)]
+        c = config or PipelineConfig("", 0, 0, 0, 1, 0, 1, AlertRules())
+        self.scheduler = Scheduler(
+            [p for _, p, _ in streams], c.budget_cores, c.fight_share, detector_here
+        )
+        # what this worker measured it pays (seconds of CPU), until it has measured it
+        self.costs = Costs(frame_s=0.01, keyframe_s=0.002, fight_s=0.05)
+        self.detector_cpu = [0.0, 0]  # CPU seconds, frames: the worker's detector work
+        self.lag_s = 0.0  # how late the oldest frame waiting for the detector is
+        self.held: dict = {}  # stream -> a stale frame its slot may take if nothing newer comes
+        self._plan = (start, time.process_time(), self._spent(), 0.0, 0)
+        # a first plan from those estimates, so a worker past its capacity does not begin by
+        # decoding every hot spot in full and falling behind before it has measured anything
+        self.scheduler.plan(self.costs)
+        for r, on in zip(self.readers, self.scheduler.fight_on, strict=True):
+            if r.profile.fight:
+                r.set_fight(on)
         self.fights = None  # the fight analytic's own alert engine (fight rule only)
         if config is not None and config.fights:
             from ambon_cv.alerts import AlertEngine
@@ -143,21 +189,78 @@ class WorkerStreams:
 
             model = FightModel.load(Path(config.fights))
             for r in self.readers:
-                if "fight" in r.profile.kinds:
+                if r.profile.fight:
                     r.fight = FightStream(model)
             self.fights = AlertEngine(config.rules)
+
+    def _spent(self) -> list[tuple[float, int, float]]:
+        """Per stream so far: decode seconds, frames decoded, fight analytic seconds."""
+        return [(r.stats.decode_s, r.stats.decoded, r.stats.fight_s) for r in self.readers]
+
+    def replan(self, now: float, behind: bool) -> None:
+        """Measure what this worker paid since the last plan, and plan again (scheduler)."""
+        t0, _, spent0, det_s0, det_n0 = self._plan
+        dt = now - t0
+        if dt < PLAN_EVERY_S:
+            return
+        cpu = time.process_time()
+        spent = self._spent()
+        kf_s = kf_n = full_s = video_s = 0.0
+        for r, (d_s, d_n, f_s), (d_s0, d_n0, f_s0) in zip(self.readers, spent, spent0, strict=True):
+            if r.keyframes_only:  # the mode in force since the last plan
+                kf_s, kf_n = kf_s + d_s - d_s0, kf_n + d_n - d_n0
+            elif r.profile.fight and r.fight_on and not r.resuming:
+                # per second of video, not of wall time: a worker that falls behind decodes
+                # fewer seconds of video per second, and would seem to pay less
+                full_s += d_s - d_s0 + f_s - f_s0
+                video_s += (d_n - d_n0) / r.fps
+        det_s, det_n = self.detector_cpu
+        c, a = self.costs, 0.3  # a moving average: costs change with the scenes
+        if kf_n:
+            c.keyframe_s += a * (kf_s / kf_n - c.keyframe_s)
+        if video_s > 0.1:
+            c.fight_s += a * (full_s / video_s - c.fight_s)
+        if det_n > det_n0:
+            c.frame_s += a * ((det_s - det_s0) / (det_n - det_n0) - c.frame_s)
+        s = self.scheduler
+        s.feedback(behind or self.lag_s > 0.5)
+        s.plan(c)
+        resharing = abs(s.share - self.counters[0].share) > 0.1 * self.counters[0].share
+        n = len(self.readers)
+        for k, r in enumerate(self.readers):
+            if r.profile.fight:
+                if not r.fight_on:
+                    r.stats.fight_off_s += dt
+                r.set_fight(s.fight_on[k])
+            if not resharing:  # a share within 10% of the last one: noise, slots stay put
+                continue
+            period = self.targets[k] / s.share
+            # the next slot moves with the share: one period after the last slot served; the
+            # ones that became overdue spread over half a second instead of all at once
+            slot = self.pending[k] - self.periods[k] + period
+            self.pending[k] = slot if slot >= now else now + 0.5 * k / n
+            self.periods[k] = period
+            self.counters[k].share = round(s.share, 4)
+        self._plan = (now, cpu, spent, det_s, det_n)
 
     def serve(self, now: float, on_frame, budget_s: float = 0.02) -> float:
         """Hand out the frames that came due (decoding for at most `budget_s`), then serve
         the analysis slots that have come (`on_frame(i, frame)`); returns when there is next
         something to do."""
         due = self.replay.advance(now, budget_s)
+        self.replan(now, behind=self.replay.late_s > 0.25)
         if self.fights is not None:
             for r in self.readers:
                 while r.windows:
                     t, window = r.windows.pop(0)
                     r.stats.fight_alerts += len(self.fights.update(r.profile.name, t, window))
-        nxt = _schedule(self.readers, self.periods, self.counters, now, self.pending, on_frame)
+        nxt = _schedule(
+            self.readers, self.periods, self.counters, now, self.pending, on_frame,
+            self.scheduler.order, self.held,
+        )  # fmt: skip
+        for r, slot, period in zip(self.readers, self.pending, self.periods, strict=True):
+            # the keyframes its slots will take (see streams.Decoding)
+            r.next_slot, r.slot_period, r.fresh_s = slot, period, _fresh(period)
         if now - self._last_stats >= STATS_EVERY_S:
             self.stats_out.put(_stats_message(self.worker, self.readers, self.counters))
             self._last_stats = now
@@ -194,6 +297,7 @@ class Analyser:
         self.engine = AlertEngine(config.rules)
         self.names, self.conf = names, config.conf
         self.max_batch = min(config.max_batch, self.backend.max_batch)
+        self.last: dict = {}  # stream id -> its last inferred Detections (change gating)
         self._decode, self._to_input = decode, to_input
         blank = np.zeros((3, config.imgsz, config.imgsz), np.uint8)
         self.backend.infer(to_input([blank]))  # warm-up
@@ -211,6 +315,7 @@ class Analyser:
         detections = self._decode(raw, [b[-1] for b in batch], self.ours, conf=self.conf)
         alerts = []
         for (sid, captured, *_), d in zip(batch, detections, strict=True):
+            self.last[sid] = d
             for a in self.engine.update(self.names[sid], captured, d):
                 alerts.append((a.camera, a.kind, a.raised_s))
         t2 = time.perf_counter()
@@ -221,6 +326,16 @@ class Analyser:
             for (sid, captured, queued, *_), d in zip(batch, detections, strict=True)
         ]
         return records, alerts
+
+    def reuse(self, sid: int, captured: float) -> tuple[tuple, list]:
+        """An unchanged view's slot: its last detections go to the alert engine again at
+        `captured`, without inference. Returns its record (batch 0) and any alerts."""
+        d = self.last[sid]
+        alerts = [
+            (a.camera, a.kind, a.raised_s) for a in self.engine.update(self.names[sid], captured, d)
+        ]
+        now = time.monotonic()
+        return (sid, captured, now, now, now, 0.0, 0.0, 0, len(d)), alerts
 
     def close(self) -> None:
         self.backend.close()
@@ -267,6 +382,7 @@ def stream_worker(
     turns on a core."""
     import os
 
+    from ambon_cv.inference.gate import ChangeGate
     from ambon_cv.inference.letterbox import fit
 
     _quiet_child()
@@ -274,10 +390,12 @@ def stream_worker(
     analyse = _load_analyser(config, names, results_out)
     if analyse is None:
         return
+    desk = WorkerStreams(worker, streams, stats_out, config)  # opens its clips
     ready.set()
-    desk = WorkerStreams(worker, streams, stats_out, config)
     counters = desk.counters
+    gate = ChangeGate(config.gate) if config.gate is not None and config.gate.enabled else None
     waiting: list[tuple] = []  # (stream id, captured, queued, fitted frame, placement)
+    reused: tuple[list, list] = ([], [])  # records and alerts of gated slots, sent in bulk
     capacity = max(1, config.queue_size // workers)
     wait_s = config.max_wait_ms / 1000
 
@@ -285,20 +403,46 @@ def stream_worker(
         if len(waiting) >= capacity:  # inference is behind: drop now, before paying to convert
             counters[i].full += 1
             return
-        t = time.perf_counter()
+        sid = desk.ids[i]
+        t = time.process_time()
+        look = None
+        if gate is not None:
+            look = gate.look(str(sid), frame.captured, frame.grey())
+            # unchanged, and its last inference is done (not still waiting in the batch)
+            if not look.changed and sid in analyse.last and all(b[0] != sid for b in waiting):
+                record, alerts = analyse.reuse(sid, frame.captured)
+                reused[0].append(record)
+                reused[1].extend(alerts)
+                counters[i].reused += 1
+                desk.detector_cpu[0] += time.process_time() - t
+                desk.detector_cpu[1] += 1  # a slot served: what the scheduler budgets
+                return
         array, place = fit(frame.image(), config.imgsz)
-        counters[i].convert_s += time.perf_counter() - t
+        if look is not None:
+            gate.saw(look)
+        spent = time.process_time() - t
+        counters[i].convert_s += spent
+        desk.detector_cpu[0] += spent
         counters[i].sent += 1
-        waiting.append((desk.ids[i], frame.captured, time.monotonic(), array, place))
+        waiting.append((sid, frame.captured, time.monotonic(), array, place))
 
     while not stop.is_set():
         now = time.monotonic()
-        # decoding may take most of a batch's time in turn: a live stream cannot wait
-        nxt = desk.serve(now, take, budget_s=0.25)
+        desk.lag_s = now - waiting[0][2] if waiting else 0.0
+        # decoding in short turns while frames wait for the detector, so neither starves the
+        # other; the scheduler keeps what both need within the core
+        nxt = desk.serve(now, take, budget_s=0.03 if waiting else 0.25)
+        if reused[0]:
+            results_out.put(("records", list(reused[0]), list(reused[1])))
+            reused[0].clear()
+            reused[1].clear()
         if waiting and (len(waiting) >= analyse.max_batch or now - waiting[0][2] >= wait_s):
             batch = waiting[: analyse.max_batch]
             del waiting[: analyse.max_batch]
+            t = time.process_time()
             results_out.put(("records", *analyse(batch, [b[3] for b in batch])))
+            desk.detector_cpu[0] += time.process_time() - t
+            desk.detector_cpu[1] += len(batch)
             continue  # decode what came due meanwhile before anything else
         if waiting:
             nxt = min(nxt, waiting[0][2] + wait_s)
@@ -325,7 +469,8 @@ def decode_worker(
 
     _quiet_child()
     slots.attach(*part)
-    desk = WorkerStreams(worker, streams, stats_out, config)
+    # another process infers: this worker's scheduler budgets decoding and the fight analytic
+    desk = WorkerStreams(worker, streams, stats_out, config, detector_here=False)
     counters = desk.counters
 
     def send(i: int, frame) -> None:
@@ -422,6 +567,14 @@ def naive_worker(
     engine = AlertEngine(config.rules)
     lock = threading.Lock()
     readers = [Reader(p, s, halt) for _, p, s in streams]
+    if config.fights:  # the same deployed analytics as the pipeline: fights on the hot spots
+        from ambon_cv.fights.analytic import FightStream
+        from ambon_cv.fights.classifier import FightModel
+
+        model = FightModel.load(Path(config.fights))
+        for r in readers:
+            if r.profile.fight:
+                r.fight = FightStream(model)
     counters = [SlotCounters() for _ in streams]
     models = [YOLO(weights) for _ in streams]
     for m in models[:1]:
@@ -470,6 +623,8 @@ def naive_worker(
         t.start()
     while not stop.is_set():
         stats_out.put(_stats_message(0, readers, counters))
+        for r in readers:
+            del r.windows[:]  # scored, counted in its stats; the baseline raises no fight alerts
         stop.wait(STATS_EVERY_S)
     halt.set()
     for t in threads:

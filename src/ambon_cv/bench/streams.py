@@ -46,13 +46,98 @@ class StreamStats:
     fight_s: float = 0.0  # CPU seconds the fight analytic spent on this stream's frames
     fight_windows: int = 0  # windows it scored
     fight_alerts: int = 0  # fight alerts its windows raised
+    fight_off_s: float = 0.0  # seconds a hot spot's fight analytic was shed (overload)
+    skipped_keyframes: int = 0  # keyframes not decoded: no analysis slot near
+    late_skips: int = 0  # frames not decoded: the stream was behind, it jumped to a keyframe
+
+
+HORIZON_S = 5.0  # a keyframe this far ahead of now is decoded whatever the slots (read ahead)
+LATE_S = 1.0  # behind by more than this, a stream decoded in full jumps to its next keyframe
+
+
+class Decoding:
+    """What a stream decodes now, as its worker's scheduler decides: every frame, or keyframes
+    only, and then only the keyframes analysis slots will take. Going back to every frame waits
+    for a keyframe: the frames between depend on ones never decoded.
+
+    The slots to come are known (`next_slot`, then every `slot_period`) and a slot takes the
+    first frame captured `fresh_s` or less before it, so a keyframe is needed only when it is
+    the first of its keyframe interval after some slot's `slot - fresh_s`. Deciding from the
+    schedule, not from the next slot alone, matters: a decoder with B-frames reorders and hands
+    a frame out only keyframes later, and a clip replayed is read ahead of time."""
+
+    keyframes_only: bool = False
+    resuming: bool = False  # back to every frame from the next keyframe on
+    next_slot: float = 0.0  # the stream's next analysis slot (monotonic time) ...
+    slot_period: float = 0.0  # ... and its period now (0: every keyframe is needed)
+    fresh_s: float = 0.0  # a slot takes a frame captured at most this long before it
+    key_interval: float = 2.0  # seconds between keyframes, as measured on the stream
+    _last_key: float | None = None
+    fight_on: bool = True  # the fight analytic takes this stream's frames
+    fps: float = 10.0  # the stream's frame rate, once opened
+
+    def init_decoding(self, profile: StreamProfile) -> None:
+        self.keyframes_only = profile.decode == "keyframes"
+        self.fight_on = profile.fight
+
+    def set_fight(self, on: bool) -> None:
+        """Take the stream's fight analytic on (decode every frame) or shed it (keyframes)."""
+        if on == self.fight_on or not self.profile.fight:
+            return
+        self.fight_on = on
+        if on:
+            self.keyframes_only, self.resuming = False, True
+        else:
+            self.keyframes_only = True
+            if self.fight is not None:
+                self.fight.reset()  # the motion it saw last is no longer continuous
+
+    def skips(self, packet, live_s: float | None) -> bool:
+        """Whether `packet` (arriving at `live_s`) is passed by without decoding. A stream
+        decoded in full that has fallen more than LATE_S behind jumps to its next keyframe, as
+        a live decoder that cannot keep up does: late frames only delay the ones after."""
+        if packet.size == 0:  # the end of the stream: drains the frames the decoder still holds
+            return False
+        if (
+            not packet.is_keyframe
+            and live_s is not None
+            and not self.keyframes_only
+            and live_s < time.monotonic() - LATE_S
+        ):
+            self.resuming = True
+            self.stats.late_skips += 1
+            return True
+        if packet.is_keyframe:
+            if live_s is not None:
+                if self._last_key is not None and live_s > self._last_key:
+                    self.key_interval = live_s - self._last_key
+                self._last_key = live_s
+            if self.resuming:
+                self.resuming = False
+                return False
+            if self.keyframes_only and live_s is not None and not self._wanted(live_s):
+                self.stats.skipped_keyframes += 1
+                return True
+            return False
+        return self.keyframes_only or self.resuming
+
+    def _wanted(self, live_s: float) -> bool:
+        """Whether a keyframe arriving at `live_s` is the one some coming slot takes."""
+        if self.slot_period <= 0 or live_s > time.monotonic() + HORIZON_S:
+            return True  # the schedule so far ahead may change: do not read ahead past it
+        opens = self.next_slot - self.fresh_s  # the next slot takes frames from here on
+        if live_s < opens:
+            return False  # stale for the next slot, and before it there is none
+        offset = (live_s - opens) % self.slot_period
+        # the first keyframe of a slot's window (with a little slack for jitter)
+        return offset < 1.1 * self.key_interval or self.slot_period < self.key_interval
 
 
 def fight_step(owner, frame, t: float) -> None:
     """Feed a decoded frame to the stream's fight analytic (`owner.fight`, None when the
     stream is not a fight hot spot); a finished window is queued on `owner.windows`."""
     fight = owner.fight
-    if fight is None or not fight.wants(t):
+    if fight is None or not owner.fight_on or not fight.wants(t):
         return
     started = time.process_time()
     window = fight.push(t, frame.to_ndarray(format="bgr24"))
@@ -74,6 +159,15 @@ class Frame:
     def image(self) -> np.ndarray:
         return self.raw.to_ndarray(format="bgr24")
 
+    def grey(self) -> np.ndarray:
+        """The luma plane, without a conversion where the frame is YUV (a view of it)."""
+        raw = self.raw
+        if raw.format.name in ("yuv420p", "yuvj420p", "nv12"):
+            plane = raw.planes[0]
+            rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+            return rows[:, : plane.width]
+        return raw.to_ndarray(format="gray")
+
 
 def _video(container, profile: StreamProfile):
     """The container's video stream, its decoder set up as `profile` needs."""
@@ -88,7 +182,7 @@ def _video(container, profile: StreamProfile):
 
 
 @dataclass
-class Reader:
+class Reader(Decoding):
     """Decodes one stream in a thread; `take()` hands out the newest frame, once."""
 
     profile: StreamProfile
@@ -103,6 +197,9 @@ class Reader:
     _slot: Frame | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
+
+    def __post_init__(self) -> None:
+        self.init_decoding(self.profile)
 
     def start(self) -> Reader:
         self._thread = threading.Thread(target=self._run, name=self.profile.name, daemon=True)
@@ -151,23 +248,23 @@ class Reader:
         )
         try:
             stream = _video(container, self.profile)
+            self.fps = float(stream.average_rate or self.fps)
             self.stats.connected = True
             paced = self.source.kind == "clip"
             start = time.monotonic()
             base = None
             index = 0
-            keyframes_only = self.profile.decode == "keyframes"
             for packet in container.demux(stream):
                 if self.stop.is_set():
                     return
-                if keyframes_only and not packet.is_keyframe:
+                if self.skips(packet, time.monotonic()):
                     continue  # never handed to the decoder: this is what makes keyframes cheap
-                t = time.perf_counter()
+                t = time.thread_time()
                 frames = packet.decode()
                 if not frames:
                     continue
                 for frame in frames:
-                    self.stats.decode_s += time.perf_counter() - t
+                    self.stats.decode_s += time.thread_time() - t
                     self.stats.decoded += 1
                     if paced and frame.pts is not None:
                         pts = float(frame.pts * stream.time_base)
@@ -181,7 +278,7 @@ class Reader:
                     fight_step(self, frame, captured)
                     self._put(Frame(frame, captured, index))
                     index += 1
-                    t = time.perf_counter()
+                    t = time.thread_time()
             if self.stats.decoded == 0:
                 raise ValueError(f"{self.source.url}: no decodable video frames")
         finally:
@@ -189,7 +286,7 @@ class Reader:
 
 
 @dataclass
-class ReplayedClip:
+class ReplayedClip(Decoding):
     """One recorded clip of a `ClipReplay`: the same `profile`, `stats` and `take()` a
     `Reader` offers, driven by the replay's thread instead of its own."""
 
@@ -209,12 +306,19 @@ class ReplayedClip:
     _base: float | None = None  # the first frame's pts in this pass
     _index: int = 0
     _pass_frames: int = 0
+    _pass_packets: int = 0  # packets read this pass (all may be skipped: keyframes not needed)
     _last_pts: float = 0.0  # the latest packet's of this pass, decoded or not
     _backoff: float = 0.5
+
+    def __post_init__(self) -> None:
+        self.init_decoding(self.profile)
 
     def take(self) -> Frame | None:
         frame, self._slot = self._slot, None
         return frame
+
+
+STAGGER_S = 2.0  # the registry's keyframe interval
 
 
 class ClipReplay:
@@ -233,8 +337,23 @@ class ClipReplay:
     ) -> None:
         self.clips = [ReplayedClip(p, s) for p, s in streams]
         self.max_backoff_s = max_backoff_s
-        now = time.monotonic()
-        self._heap = [(now, k) for k in range(len(self.clips))]  # (due, clip index)
+        self.late_s = 0.0  # how late frames are handed out (a moving average): decoding behind
+        for clip in self.clips:  # all at once, before the load starts, so none begins late
+            self._step(clip, time.monotonic())
+        start = time.monotonic()
+        # all begin now (opening hundreds of clips takes seconds), their phases spread over a
+        # keyframe interval as live cameras' are: recorded clips all have a keyframe at 0 s,
+        # and hundreds decoded in the same instant every 2 s would be a load no city sends
+        n = len(self.clips)
+        for k, clip in enumerate(self.clips):
+            if clip._container is not None:
+                shift = start + STAGGER_S * k / n - clip._start
+                clip._start, clip.due = clip._start + shift, clip.due + shift
+                if clip._next is not None:
+                    clip._next.captured += shift
+        # (due, clip index)
+        self._heap = [(c.due, k) for k, c in enumerate(self.clips)]
+        heapq.heapify(self._heap)
 
     def advance(self, now: float, budget_s: float = 0.02) -> float:
         """Hand out every frame due by `now` (and decode each clip's next one), for at most
@@ -243,7 +362,8 @@ class ClipReplay:
         heap = self._heap
         until = time.monotonic() + budget_s
         while heap and heap[0][0] <= now:
-            _, k = heap[0]
+            due, k = heap[0]
+            self.late_s += 0.05 * (time.monotonic() - due - self.late_s)
             clip = self.clips[k]
             self._step(clip, now)
             heapq.heapreplace(heap, (clip.due, k))
@@ -279,29 +399,37 @@ class ClipReplay:
 
         clip._container = av.open(clip.source.url)
         clip._stream = _video(clip._container, clip.profile)
+        clip.fps = float(clip._stream.average_rate or clip.fps)
         clip._packets = clip._container.demux(clip._stream)
         # from when it opened, not `now`: opening hundreds of clips at once takes seconds
         clip._start, clip._base, clip._pass_frames, clip._last_pts = time.monotonic(), None, 0, 0.0
+        clip._pass_packets = 0
         clip.stats.connected = True
 
     def _decode_next(self, clip: ReplayedClip) -> None:
         """Decode the clip's next frame into `_next` and set `due`; at the end of the clip
         start it over (seeking back costs less than reopening)."""
-        keyframes_only = clip.profile.decode == "keyframes"
         stream = clip._stream
         while not clip._decoded:
             for packet in clip._packets:
+                live = None
                 if packet.pts is not None:  # the latest, should frames come reordered
-                    clip._last_pts = max(clip._last_pts, float(packet.pts * stream.time_base))
-                if keyframes_only and not packet.is_keyframe:
+                    pts = float(packet.pts * stream.time_base)
+                    clip._last_pts = max(clip._last_pts, pts)
+                    if clip._base is None:  # the pass's first packet: its first keyframe
+                        clip._base = pts
+                    live = clip._start + (pts - clip._base)
+                    clip._pass_packets += 1
+                if clip.skips(packet, live):
                     continue  # never handed to the decoder: this is what makes keyframes cheap
-                t = time.perf_counter()
+                t = time.thread_time()
                 clip._decoded.extend(packet.decode())
+                # a decoder with B-frames pays for a packet before it hands its frame out
+                clip.stats.decode_s += time.thread_time() - t
                 if clip._decoded:
-                    clip.stats.decode_s += time.perf_counter() - t
                     break
             else:  # the clip ended
-                if clip._pass_frames == 0:
+                if clip._pass_frames == 0 and clip._pass_packets == 0:
                     raise ValueError(f"{clip.source.url}: no decodable video frames")
                 clip.stats.loops += 1
                 if clip.fight is not None:
@@ -313,6 +441,7 @@ class ClipReplay:
                 rate = float(stream.average_rate or 10)
                 ended = clip._start + (clip._last_pts - (clip._base or 0.0)) + 1 / rate
                 clip._start, clip._base, clip._pass_frames, clip._last_pts = ended, None, 0, 0.0
+                clip._pass_packets = 0
         frame = clip._decoded.pop(0)
         clip.stats.decoded += 1
         clip._pass_frames += 1

@@ -28,7 +28,9 @@ def summarise(result: LoadResult, slo) -> dict:
         d = {k: _delta(end, start, k) for k in ("due", "missed", "full", "sent", "decoded",
                                                 "decode_s", "convert_s", "overwritten",
                                                 "reconnects", "errors", "fight_s",
-                                                "fight_windows", "fight_alerts")}  # fmt: skip
+                                                "fight_windows", "fight_alerts", "reused",
+                                                "fight_off_s", "skipped_keyframes",
+                                                "late_skips")}  # fmt: skip
         totals.update(d)
         analysed = int((sid == i).sum())
         per_stream.append(
@@ -44,10 +46,19 @@ def summarise(result: LoadResult, slo) -> dict:
                 "last_error": end.get("last_error", ""),
                 "dropped": int(d["missed"] + d["full"]),
                 "due": int(d["due"]),
+                "reused": int(d["reused"]),
+                # CPU-seconds per second it would cost beside the detector when served in
+                # full: decoding and the fight analytic, over the time its analytic ran (a
+                # hot spot) or scaled up from the share of slots it was given (keyframes)
+                "fixed_core": round(_full_cost(p, d, seconds, end.get("share", 1.0)), 5),
+                "share": end.get("share", 1.0),
                 "fight_windows": int(d["fight_windows"]),
             }
         )
     latency = (done - captured) * 1000
+    inferred = batch > 0  # a gated slot reused its last detections (batch 0)
+    served = totals["sent"] + totals["reused"]
+    ratios = [p["ratio"] for p in per_stream]
     target = sum(p.rate_fps for p in result.profiles)
     analysed_fps = len(recs) / seconds
     due = totals["due"]
@@ -60,6 +71,7 @@ def summarise(result: LoadResult, slo) -> dict:
         "analysed_fps": round(analysed_fps, 2),
         "analysed_ratio": round(analysed_fps / target, 4) if target else None,
         "drop_rate": round((totals["missed"] + totals["full"]) / due, 4) if due else None,
+        "dropped": {"missed": int(totals["missed"]), "queue_full": int(totals["full"])},
         "latency_ms": {
             f"p{q}": round(float(np.percentile(latency, q)), 1) if len(latency) else None
             for q in (50, 95, 99)
@@ -67,12 +79,22 @@ def summarise(result: LoadResult, slo) -> dict:
         "stage_ms": {
             "decode": _per(totals["decode_s"], totals["decoded"]),
             "convert": _per(totals["convert_s"], totals["sent"]),
-            "queue": round(float(np.mean(started - queued)) * 1000, 2) if len(recs) else None,
-            "infer": round(float(np.mean(infer_s)) * 1000, 2) if len(recs) else None,
-            "post": round(float(np.mean(post_s)) * 1000, 2) if len(recs) else None,
+            "queue": _mean_ms(started - queued, inferred),
+            "infer": _mean_ms(infer_s, inferred),
+            "post": _mean_ms(post_s, inferred),
         },
-        "mean_batch": round(float(np.mean(batch)), 2) if len(recs) else None,
+        "mean_batch": round(float(np.mean(batch[inferred])), 2) if inferred.any() else None,
+        # CPU-seconds per analysis slot served: looked at, converted, and inferred when changed
+        "slot_s": (
+            round((totals["convert_s"] + float(np.sum(infer_s + post_s))) / len(recs), 6)
+            if len(recs)
+            else None
+        ),
+        "gated_share": round(totals["reused"] / served, 4) if served else None,
+        "least_served_ratio": min(ratios) if ratios else None,
+        "most_served_ratio": max(ratios) if ratios else None,
         "decoded_fps": round(totals["decoded"] / seconds, 1),
+        "late_skipped_fps": round(totals["late_skips"] / seconds, 1),
         "cpu_percent": round(float(np.mean(result.cpu_percent)), 1) if result.cpu_percent else None,
         "peak_memory_gb": round(max(result.rss_bytes) / 2**30, 3) if result.rss_bytes else None,
         "reconnects": int(totals["reconnects"]),
@@ -89,16 +111,28 @@ def summarise(result: LoadResult, slo) -> dict:
     return out
 
 
+def _full_cost(profile, d: dict, seconds: float, share: float) -> float:
+    if profile.fight:
+        return (d["decode_s"] + d["fight_s"]) / max(seconds - d["fight_off_s"], 0.1 * seconds)
+    return d["decode_s"] / seconds / max(share, 0.05)
+
+
+def _mean_ms(values: np.ndarray, keep: np.ndarray) -> float | None:
+    return round(float(np.mean(values[keep])) * 1000, 2) if keep.any() else None
+
+
 def _fight_load(result: LoadResult, totals: Counter, seconds: float) -> dict | None:
-    """The streaming fight analytic in this run: its hot-spot streams, the windows it scored
-    and what it cost in CPU-cores per hot-spot stream (beside their decoding)."""
-    hot = [p for p in result.profiles if "fight" in p.kinds]
-    if not hot or not totals["fight_windows"]:
-        return None
+    """The streaming fight analytic in this run: its hot-spot streams, the windows it scored,
+    what it cost in CPU-cores per hot-spot stream (beside their decoding), and the share of
+    hot-spot time it ran (the rest was shed by an overloaded worker's scheduler)."""
+    hot = [p for p in result.profiles if p.fight]
+    if not hot or not (totals["fight_windows"] or totals["fight_off_s"]):
+        return None  # no fight analytic in this load
     return {
         "streams": len(hot),
         "windows_per_s": round(totals["fight_windows"] / seconds, 2),
         "core_per_stream": round(totals["fight_s"] / seconds / len(hot), 4),
+        "coverage": round(max(0.0, 1 - totals["fight_off_s"] / (seconds * len(hot))), 4),
     }
 
 
@@ -113,6 +147,8 @@ def verdict(s: dict, slo) -> dict:
         "drop_rate": (s["drop_rate"], slo.max_drop_rate, "<="),
         "memory_gb": (s["peak_memory_gb"], slo.max_memory_gb, "<="),
     }
+    if s.get("fight_analytic"):  # the hot spots' fight analytic is analysis too
+        checks["fight_coverage"] = (s["fight_analytic"]["coverage"], slo.min_analysed_ratio, ">=")
     failed = []
     for name, (value, bound, op) in checks.items():
         ok = value is not None and (value <= bound if op == "<=" else value >= bound)

@@ -1,0 +1,108 @@
+"""One scheduler per worker: what its core spends on decoding, on the fight analytic and on
+the detector, so a box past its capacity analyses as much as it can, fairly, instead of
+decoding everything and analysing nothing.
+
+Each plan (every `PLAN_EVERY_S`) takes the costs the worker measured on itself (a keyframe
+decoded, a hot spot's full decoding plus its fight analytic per second, a detector frame from
+conversion to detections) and its budget (`budget_cores` of its core, lowered while the worker
+falls behind and raised back while it keeps up), and decides:
+
+1. **The fight analytic**, on the hot spots in order of the registry's priority, as long as
+   together they take what the detector at its full rates leaves of the budget, or
+   `fight_share` of it when that is more (past capacity both cannot have all they ask); a hot
+   spot left out is decoded at keyframes only until it is taken back (at its next keyframe),
+   and counted as not covered.
+2. **The detector's share**: every stream is analysed at the same fraction of its target rate,
+   the most the rest of the budget pays for (1.0 when it all fits). Equal fractions are the
+   fair share: no stream starves while another gets all it asks. Within one pass over the
+   due slots the hot spots come first, then the registry's priority.
+3. **No decoding nobody needs**: a keyframes-only stream decodes a keyframe only when an
+   analysis slot is near (at a share of 0.25, one keyframe in four).
+
+Example:
+    >>> from ambon_cv.bench.profiles import StreamProfile
+    >>> quiet = StreamProfile("a", "a", "sub", "keyframes", 0.5, ("garbage",))
+    >>> hot = StreamProfile("b", "b", "sub", "all", 0.5, ("garbage", "fight"), fight=True)
+    >>> plan = Scheduler([quiet, hot] * 50, budget_cores=1.0, fight_share=0.5)
+    >>> plan.plan(Costs(frame_s=0.01, keyframe_s=0.002, fight_s=0.05))
+    >>> sum(plan.fight_on), round(plan.share, 2)  # 10 hot spots fit in half the budget
+    (10, 0.85)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ambon_cv.bench.profiles import StreamProfile
+
+PLAN_EVERY_S = 0.5
+
+
+@dataclass
+class Costs:
+    """CPU seconds, as this worker measured them on itself."""
+
+    frame_s: float  # one detector frame: BGR conversion, fit, inference, post-processing
+    keyframe_s: float  # decoding one keyframe
+    fight_s: float  # one hot spot, per second: decoding every frame + the fight analytic
+
+
+class Scheduler:
+    def __init__(
+        self,
+        profiles: list[StreamProfile],
+        budget_cores: float = 0.9,
+        fight_share: float = 0.6,
+        detector_here: bool = True,
+    ) -> None:
+        self.profiles = profiles
+        self.budget_cores, self.fight_share = budget_cores, fight_share
+        self.detector_here = detector_here  # False: another process infers (central layout)
+        self.pressure = 1.0  # the share of the budget the worker can really use (feedback)
+        self.share = 1.0
+        self.fight_on = [p.fight for p in profiles]
+        # the order slots are served in a pass, and hot spots taken for the fight analytic
+        self.order = sorted(
+            range(len(profiles)), key=lambda i: (not profiles[i].fight, -profiles[i].priority, i)
+        )
+
+    def plan(self, costs: Costs) -> None:
+        """Decide the fight analytic's hot spots and the detector's share from `costs`."""
+        budget = self.budget_cores * self.pressure
+        full = self._detector_need(costs, [p.fight for p in self.profiles])
+        fight_budget = max(budget * self.fight_share, budget - full)
+        spent = 0.0
+        for i in self.order:
+            if not self.profiles[i].fight:
+                continue
+            self.fight_on[i] = spent + costs.fight_s <= fight_budget
+            spent += costs.fight_s if self.fight_on[i] else 0.0
+        if not self.detector_here:
+            self.share = 1.0
+            return
+        per_target = self._detector_need(costs, self.fight_on)
+        left = max(0.0, budget - spent)
+        self.share = 1.0 if per_target <= left else max(0.01, left / per_target)
+
+    def _detector_need(self, costs: Costs, fight_on: list[bool]) -> float:
+        """Cores the detector needs at every stream's full rate; a detector frame of a stream
+        decoded at keyframes only also pays for its keyframe (a hot spot decoded in full for
+        its fight analytic has its frames decoded already)."""
+        return sum(
+            p.rate_fps * (costs.frame_s + (0.0 if on else costs.keyframe_s))
+            for p, on in zip(self.profiles, fight_on, strict=True)
+        )
+
+    def feedback(self, behind: bool) -> None:
+        """`behind`: the worker's frames came later than they were due since the last plan.
+        Lower the usable budget while it falls behind, raise it back while it keeps up. Behind
+        is the one sign that holds whatever the cause: costs above the estimates, a core
+        shared with others, a CPU quota (then the worker is behind without ever being busy)."""
+        if behind:
+            self.pressure = max(0.05, self.pressure * 0.85)
+        else:
+            self.pressure = min(1.0, self.pressure * 1.1)
+
+    @property
+    def fights_covered(self) -> int:
+        return sum(self.fight_on)
