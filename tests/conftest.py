@@ -336,11 +336,13 @@ def bench_project(project, trained):
         {
             "bench.imgsz": 64,
             "bench.warmup_s": 1.5,
-            "bench.duration_s": 4,
+            "bench.duration_s": 6,
             "bench.streams": 6,
             "bench.sweep.streams": [3],
             "bench.sweep.baseline_streams": [3],
             "bench.sweep.duration_s": 3,
+            "bench.sweep.overload_x": 2,
+            "bench.sweep.overload_duration_s": 4,
         },
     )
     return root, params

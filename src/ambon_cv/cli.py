@@ -319,6 +319,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         f"{ev['fight']['incident_recall']:.2f}, garbage {ev['garbage']['incident_recall']:.2f}"
         f"; report in reports/evaluate.md"
     )
+    gating = m.get("gating")
+    if gating:
+        print(
+            f"evaluate: change-gated inference skipped {gating['skipped_share']:.0%} of the "
+            "detector's frames; "
+            + ("nothing lost" if gating["nothing_lost"] else "LOST " + "; ".join(gating["lost"]))
+        )
     classified = m.get("real", {}).get("fights_classifier")
     if classified:
         print(
@@ -373,11 +380,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.action == "sweep":
         o = sweep(params, load_cameras(), project_root())
         v = o["verdict"]
+        fits, ov = o["what_fits"], o.get("overload") or {}
         print(
-            f"bench sweep: {v['streams']} streams {'PASS' if v['pass'] else 'FAIL'}; most streams "
-            f"within the SLO: pipeline {o['max_streams']['pipeline']}, naive "
-            f"{o['max_streams']['naive']} ({o['x_naive']}x); efficiency {o['efficiency']}; "
-            "report in reports/bench.md"
+            f"bench sweep on {o['machine']}: {v['streams']} streams "
+            f"{'PASS' if v['pass'] else 'FAIL'}; most streams within the SLO: pipeline "
+            f"{o['max_streams']['pipeline']}, naive on the same export "
+            f"{o['max_streams']['naive_export']} ({o['x_naive_export']}x), naive PyTorch "
+            f"{o['max_streams']['naive']} ({o['x_naive']}x); what fits: {fits['most_streams']} "
+            f"cameras, {v['streams']} need {fits['cores_needed']} cores; overload "
+            f"{ov.get('x_capacity')}x: {ov.get('ratio_to_max')} of the most frames/s, "
+            f"least-served stream {ov.get('least_served_ratio')}; efficiency "
+            f"{o['efficiency']}; report in reports/bench.md"
         )
         return 130 if o["interrupted"] else 0
     s = bench(
@@ -391,9 +404,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     )
     verdict = "PASS" if s["slo"]["pass"] else "FAIL (" + "; ".join(s["slo"]["failed"]) + ")"
     print(
-        f"bench: {s['streams']} streams {verdict}: {s['analysed_fps']} of {s['target_fps']} "
-        f"frames/s, p95 {s['latency_ms']['p95']} ms, drops {s['drop_rate']}, peak memory "
-        f"{s['peak_memory_gb']} GB; report in reports/bench/run.md"
+        f"bench on {s['machine']}: {s['streams']} streams {verdict}: {s['analysed_fps']} of "
+        f"{s['target_fps']} frames/s, p95 {s['latency_ms']['p95']} ms, drops {s['drop_rate']}, "
+        f"peak memory {s['peak_memory_gb']} GB; what fits: {s['what_fits']['most_streams']} "
+        f"cameras, "
+        f"{s['streams']} need {s['what_fits']['cores_needed']} cores; report in "
+        "reports/bench/run.md"
     )
     return 130 if s["interrupted"] else (0 if s["slo"]["pass"] else 3)
 

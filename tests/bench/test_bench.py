@@ -36,9 +36,12 @@ def test_a_run_from_clips_meets_its_targets_and_reports(bench_project, registry)
     assert all(v is not None and v >= 0 for v in s["stage_ms"].values())
     assert s["cpu_percent"] > 0 and 0 < s["peak_memory_gb"] < 3
     assert s["stream_errors"] == 0 and s["reconnects"] == 0
+    # a hot spot: decoded in full for its fight analytic, the detector at the garbage rate
     hot = next(p for p in s["per_stream"] if p["decode"] == "all")
-    assert hot["target_fps"] == 5.0 and hot["analysed_fps"] > 4
-    assert s["fight_analytic"] is None  # bench.fights is off by default
+    assert hot["target_fps"] == 0.5 and hot["fight_windows"] > 0
+    assert s["fight_analytic"]["coverage"] == 1.0 and s["fight_analytic"]["streams"] == 4
+    assert s["least_served_ratio"] >= 0.6 and s["gated_share"] is not None
+    assert s["what_fits"]["most_streams"] > 0
     run = json.loads((root / "reports" / "bench" / "run.json").read_text())
     assert run["slo"] == s["slo"] and "latencies_ms" not in run
     assert "| stream |" in (root / "reports" / "bench" / "run.md").read_text()
@@ -135,7 +138,11 @@ def test_the_sweep_compares_with_the_naive_baseline(bench_project, registry):
     root, params = bench_project
     o = sweep(params, registry, root, progress=False)
     assert o["verdict"]["streams"] == 6 and isinstance(o["verdict"]["pass"], bool)
-    assert {p["streams"] for p in o["points"]["pipeline"]} == {3, 6}
+    # 12: the overload run, at twice the most streams held (bench.sweep.overload_x)
+    assert {p["streams"] for p in o["points"]["pipeline"]} == {3, 6, 12}
+    ov = o["overload"]
+    assert ov["streams"] == 12 and ov["capacity"] == 6 and 0 < ov["ratio_to_max"] <= 1
+    assert isinstance(ov["pass"], bool) and "overload:" in (root / "reports/bench.md").read_text()
     (naive,) = o["points"]["naive"]
     assert naive["mode"] == "naive" and naive["analysed_fps"] > 0
     # the same naive loop on the very export the pipeline runs (a fair baseline)
@@ -145,6 +152,7 @@ def test_the_sweep_compares_with_the_naive_baseline(bench_project, registry):
     assert o["max_streams"]["pipeline"] >= 3
     for p in o["points"]["pipeline"]:
         assert p["bound"]["analysed_fps"] > 0 and p["efficiency"] > 0
+    assert o["costs_alone"]["fight_analytic_core_per_stream"] > 0  # the hot spots' analytic
     costs = o["costs_alone"]
     # (on these 6-s test clips opening the file outweighs decoding: only the default city's
     # 30-s clips show keyframes-only far cheaper, 0.0014 against 0.004 CPU-s per video-s)
@@ -232,3 +240,23 @@ def test_a_missing_fight_analytic_says_what_to_do(bench_project):
     assert _config(alone, "model", root).fights == ""
     on = load_params(root / "params.yaml", {"bench.fights": "exports/fight-clips"})
     assert _config(on, "model", root).fights.endswith("fight-clips")
+
+
+@pytest.mark.slow
+def test_an_emulated_slower_cpu_is_checked_by_timing_and_shrinks_what_fits(bench_project, registry):
+    from ambon_cv.bench.emulate import CpuQuota, EmulationError
+
+    try:
+        with CpuQuota(0.5, 1):
+            pass
+    except EmulationError as exc:
+        pytest.skip(str(exc))
+    root, params = bench_project
+    slow = params.model_copy(deep=True)
+    slow.bench.emulate.core_share = 0.25
+    s = bench(slow, registry, root, progress=False)
+    check = s["emulation"]
+    assert 0.18 <= check["busy_loop_core_share"] <= 0.32, check
+    assert check["cores_available"] == pytest.approx(0.25 * len(os.sched_getaffinity(0)))
+    fast = bench(params, registry, root, progress=False)
+    assert s["what_fits"]["most_streams"] < fast["what_fits"]["most_streams"]

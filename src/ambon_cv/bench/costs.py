@@ -73,6 +73,25 @@ def bgr_cost(clip: Path, frames: int = 50, repeats: int = 3) -> float:
         return min(passes)
 
 
+def gate_cost(frames: list[np.ndarray], width: int, repeats: int = 3) -> float:
+    """CPU seconds to look at one frame for change-gated inference (thumbnail and compare),
+    the least of `repeats` passes."""
+    from ambon_cv.inference.gate import thumbnail
+
+    greys = [f[..., 1] if f.ndim == 3 else f for f in frames]  # a grey plane, as decoded
+    passes = []
+    for _ in range(repeats):
+        t = time.process_time()
+        previous = None
+        for g in greys:
+            thumb = thumbnail(g, width)
+            if previous is not None:
+                _ = (np.abs(thumb.astype(np.int16) - previous) > 20).mean()
+            previous = thumb
+        passes.append((time.process_time() - t) / max(1, len(greys)))
+    return min(passes)
+
+
 def fight_cost(clip: Path, model_dir: Path, seconds: float = 20.0) -> float:
     """CPU seconds the streaming fight analytic spends per second of `clip` (BGR conversion,
     motion and classifier; decoding is `decode_cost`'s), alone, as the live load runs it."""
@@ -138,14 +157,17 @@ def cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def bound(profiles: list[StreamProfile], decode_s: list[float], frame_s: float) -> dict:
+def bound(
+    profiles: list[StreamProfile], decode_s: list[float], frame_s: float, n: float | None = None
+) -> dict:
     """The analysed frames/s this machine allows for `profiles`, from costs measured alone:
     `decode_s[k]` is stream k's decode CPU-seconds per second of video (its own clip, its own
-    decode mode), `frame_s` the CPU-seconds per analysed frame."""
+    decode mode), `frame_s` the CPU-seconds per analysed frame, `n` the cores (default: this
+    process's; fewer under an emulated slower CPU)."""
     target = sum(p.rate_fps for p in profiles)
     decoding = sum(decode_s)
     need = decoding + target * frame_s
-    n = cores()
+    n = cores() if n is None else n
     fps = target if need <= n else max(0.0, (n - decoding) / frame_s)
     return {"cores": n, "cpu_needed": round(need, 3), "analysed_fps": round(min(fps, target), 2)}
 
@@ -179,3 +201,24 @@ def what_fits(
         "cores_needed": round(need(streams, 1.0) / HEADROOM, 2),
         "rate_scale_for_all": rate,
     }
+
+
+def run_need(summary: dict, profiles: Callable[[int], list[StreamProfile]]) -> Callable:
+    """`need(n, rate_scale)` for `what_fits` from one load run's own costs: each camera costs
+    what its streams cost in the run beside the detector (decoding, the fight analytic), and
+    every analysis slot what a slot cost on average. `profiles(n)`: the first n of the
+    registry, as the run's were chosen."""
+    fixed: dict[str, list[float]] = {}
+    for p in summary["per_stream"]:
+        fixed.setdefault(p["camera"], []).append(p["fixed_core"])
+    mean_fixed = {c: float(np.mean(v)) for c, v in fixed.items()}
+    overall = float(np.mean(list(mean_fixed.values()))) if mean_fixed else 0.0
+    slot_s = summary.get("slot_s") or 0.0
+
+    def need(n: int, rate_scale: float) -> float:
+        ps = profiles(n)
+        return sum(mean_fixed.get(p.camera, overall) for p in ps) + rate_scale * slot_s * sum(
+            p.rate_fps for p in ps
+        )
+
+    return need

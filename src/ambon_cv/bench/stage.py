@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ambon_cv import plots
+from ambon_cv.bench import costs, emulate
 from ambon_cv.bench.harness import BenchError, run_load
 from ambon_cv.bench.pipeline import PipelineConfig
 from ambon_cv.bench.profiles import StreamProfile, stream_profiles
@@ -54,7 +55,19 @@ def _config(params: Params, model: str, root: Path | None = None) -> PipelineCon
         rules=params.evaluate.alerts,
         names=tuple(params.curate.classes),
         fights=_fights(params, root) if root else "",
+        gate=params.evaluate.gate,
+        fight_share=b.schedule.fight_share,
+        budget_cores=b.schedule.budget_cores,
     )
+
+
+def fight_mode(params: Params, config: PipelineConfig) -> str:
+    """How the load's hot spots are analysed for fights (see bench.profiles): by the streaming
+    fight analytic when bench.fights names one, by the detector when evaluate.alerts says
+    fights come from it, else not at all."""
+    if config.fights:
+        return "analytic"
+    return "detector" if params.evaluate.alerts.fight_source == "detector" else "none"
 
 
 def _fights(params: Params, root: Path) -> str:
@@ -119,6 +132,28 @@ def sources_for(
         yield [StreamSource("rtsp", server.url(f"s{k}")) for k in range(len(profiles))]
 
 
+@contextlib.contextmanager
+def emulated(e, config: PipelineConfig, progress: bool = True):
+    """Inside, the load runs on an emulated slower CPU as params bench.emulate asks (nothing
+    when it asks nothing); yields the CPU quota to put the load's processes in (or None) and
+    the timing that proves the emulation took effect (or None)."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(emulate.isa_cap(e.max_isa))  # for the workers and the costs alone
+        quota = (
+            stack.enter_context(emulate.CpuQuota(e.core_share, costs.cores()))
+            if e.core_share
+            else None
+        )
+        check = (
+            emulate.check(e.core_share, e.max_isa, config.model, config.imgsz, costs.cores())
+            if (e.core_share or e.max_isa) and not config.model.startswith("triton://")
+            else None
+        )
+        if check and progress:
+            print(f"bench: emulating a slower CPU: {check}", flush=True)
+        yield quota, check
+
+
 def bench(
     params: Params,
     registry: CameraRegistry,
@@ -133,15 +168,26 @@ def bench(
     """One load run; returns its summary (written to reports/bench/run.{json,md})."""
     b = params.bench
     n = streams or b.streams
-    profiles = stream_profiles(registry, n)
     duration = duration_s or b.duration_s
     config = _config(params, _model(params, root, model), root)
-    with sources_for(profiles, source or b.source, registry, root, b.warmup_s + duration) as src:
-        result = run_load(profiles, src, config, b.warmup_s, duration, b.workers, progress=progress)
+    profiles = stream_profiles(registry, n, fight_mode(params, config))
+    with (
+        emulated(b.emulate, config, progress) as (quota, emulation),
+        sources_for(profiles, source or b.source, registry, root, b.warmup_s + duration) as src,
+    ):
+        result = run_load(
+            profiles, src, config, b.warmup_s, duration, b.workers, progress=progress, quota=quota
+        )
     summary = summarise(result, b.slo)
     summary["model"] = _shown(config.model, root)
     summary["source"] = source or b.source
     summary["machine"] = cpu_line()
+    mode = fight_mode(params, config)
+    need = costs.run_need(summary, lambda k: stream_profiles(registry, k, mode))
+    summary["what_fits"] = costs.what_fits(
+        need, costs.cores() * (b.emulate.core_share or 1.0), b.streams
+    )
+    summary["emulation"] = emulation
     if report:
         out = root / "reports" / "bench"
         out.mkdir(parents=True, exist_ok=True)
@@ -156,48 +202,21 @@ def bench(
 
 def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool = True) -> dict:
     """The capacity sweep (see the module docstring); returns reports/bench.json's content."""
-    from ambon_cv.bench import costs
     from ambon_cv.inference.backends import open_backend
 
     b = params.bench
     s = b.sweep
     config = _config(params, _model(params, root, None), root)
+    mode_of_fights = fight_mode(params, config)
     weights = root / "models" / "best.pt"
     if s.baseline_streams and not weights.exists():
         raise BenchError(f"the naive baseline needs {weights}: run dvc repro train")
     started = time.perf_counter()
-    # naive: a thread per stream with ultralytics on the PyTorch weights (a first attempt);
-    # naive_export: the same loop on the very export the pipeline runs, so the report tells
-    # what the backend buys from what the pipeline buys
-    points: dict[str, list[dict]] = {"pipeline": [], "naive": [], "naive_export": []}
-    plan = [("pipeline", n) for n in sorted(set(s.streams) | {b.streams})]
-    plan += [("naive", n) for n in sorted(set(s.baseline_streams))]
-    if not config.model.startswith("triton://"):
-        plan += [("naive_export", n) for n in sorted(set(s.baseline_streams))]
-    interrupted = False
-    for mode, n in plan:
-        profiles = stream_profiles(registry, n)
-        with sources_for(profiles, b.source, registry, root, b.warmup_s + s.duration_s) as src:
-            naive = {"naive": str(weights), "naive_export": config.model}.get(mode)
-            result = run_load(
-                profiles, src, config, b.warmup_s, s.duration_s, b.workers,
-                naive_weights=naive, progress=progress,
-            )  # fmt: skip
-        point = summarise(result, b.slo)
-        point["mode"] = mode
-        points[mode].append(point)
-        if progress:
-            verdict = (
-                "PASS" if point["slo"]["pass"] else "FAIL " + "; ".join(point["slo"]["failed"])
-            )
-            print(
-                f"bench: {mode} {n} streams: {point['analysed_fps']} of {point['target_fps']} "
-                f"frames/s, p95 {point['latency_ms']['p95']} ms -> {verdict}",
-                flush=True,
-            )
-        if result.interrupted:
-            interrupted = True
-            break
+    with emulated(b.emulate, config, progress) as (quota, emulation):
+        points, interrupted = _sweep_points(
+            params, registry, root, config, mode_of_fights, weights, quota, progress
+        )
+    cores_here = costs.cores() * (b.emulate.core_share or 1.0)
 
     # the costs alone, in this same run, and the bound they set: decoding measured on every
     # clip the load replays, in the decode mode of the stream that replays it (cameras differ:
@@ -206,9 +225,9 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
     sample = [c for cs in clips.values() for c in cs][:3]
     measured: dict[tuple[Path, str], float] = {}
 
-    def stream_decode(n: int) -> list[float]:
+    def stream_decode(n: int, fights: str = mode_of_fights) -> list[float]:
         out = []
-        for k, prof in enumerate(stream_profiles(registry, n)):
+        for k, prof in enumerate(stream_profiles(registry, n, fights)):
             key = (_clip_for(prof, clips, k), prof.decode)
             if key not in measured:
                 measured[key] = costs.decode_cost(*key, max_frames=200)
@@ -226,20 +245,28 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
     backend.close()
     unit["bgr_s"] = float(np.mean([costs.bgr_cost(c) for c in sample]))
     frame_s = unit["bgr_s"] + unit["convert_s"] + unit["infer_s"] + unit["post_s"]
+    gate = params.evaluate.gate
+    look_s = costs.gate_cost(frames, gate.width) if gate.enabled else 0.0
+    unit["gate_look_s"] = look_s
     hot_clip = next(
         (
             _clip_for(prof, clips, k)
-            for k, prof in enumerate(stream_profiles(registry, b.streams))
-            if "fight" in prof.kinds
+            for k, prof in enumerate(stream_profiles(registry, b.streams, mode_of_fights))
+            if prof.fight
         ),
         None,
     )
     fight_s = costs.fight_cost(hot_clip, Path(config.fights)) if config.fights and hot_clip else 0
+
+    def served_s(gated_share: float | None) -> float:
+        """CPU seconds per analysis slot: every slot is looked at, the changed ones inferred."""
+        return look_s + (1 - (gated_share or 0.0)) * frame_s
+
     for p in points["pipeline"]:
-        profiles = stream_profiles(registry, p["streams"])
-        analytic = [fight_s if "fight" in prof.kinds else 0.0 for prof in profiles]
+        profiles = stream_profiles(registry, p["streams"], mode_of_fights)
+        analytic = [fight_s if prof.fight else 0.0 for prof in profiles]
         decoding = [d + a for d, a in zip(per_stream[p["streams"]], analytic, strict=True)]
-        bnd = costs.bound(profiles, decoding, frame_s)
+        bnd = costs.bound(profiles, decoding, served_s(p.get("gated_share")), cores_here)
         p["bound"] = bnd
         p["efficiency"] = (
             round(p["analysed_fps"] / bnd["analysed_fps"], 3) if bnd["analysed_fps"] else None
@@ -258,13 +285,20 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
         else (points["pipeline"] or [None])[-1]
     )
 
-    def need(n: int, rate_scale: float) -> float:
-        profiles = stream_profiles(registry, n)
-        analytic = sum(fight_s for prof in profiles if "fight" in prof.kinds)
-        analysed = sum(prof.rate_fps for prof in profiles) * rate_scale
-        return sum(stream_decode(n)) + analytic + analysed * frame_s
+    # at the gated share the default load saw: what gating saves is part of what fits
+    slot_s = served_s(at_default.get("gated_share") if at_default else None)
 
-    fits = costs.what_fits(need, costs.cores(), b.streams)
+    def need(n: int, rate_scale: float, fights: str = mode_of_fights) -> float:
+        profiles = stream_profiles(registry, n, fights)
+        analytic = sum(fight_s for prof in profiles if prof.fight)
+        analysed = sum(prof.rate_fps for prof in profiles) * rate_scale
+        return sum(stream_decode(n, fights)) + analytic + analysed * slot_s
+
+    fits = costs.what_fits(need, cores_here, b.streams)
+    if mode_of_fights == "analytic":  # the other profile there is: hot spots at keyframes
+        fits["without_fight_analytic"] = costs.what_fits(
+            lambda n, scale: need(n, scale, "none"), cores_here, b.streams
+        )
     out = {
         "model": _shown(config.model, root),
         "source": b.source,
@@ -281,6 +315,10 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
             round(best("pipeline") / best("naive_export"), 2) if best("naive_export") else None
         ),
         "efficiency": eff_point.get("efficiency") if eff_point else None,
+        "overload": overload(points["pipeline"], s.overload_x),
+        "gated_share": at_default.get("gated_share") if at_default else None,
+        "emulation": emulation,
+        "cores": cores_here,
         "what_fits": fits,
         "efficiency_at_streams": eff_point["streams"] if eff_point else None,
         "costs_alone": {
@@ -302,6 +340,112 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
     write_json(reports / "bench.json", out)
     (reports / "bench.md").write_text(sweep_markdown(out))
     return out
+
+
+def _sweep_points(params, registry, root, config, fights, weights, quota, progress) -> tuple:
+    """The sweep's runs: the pipeline at every stream count, one run at sweep.overload_x
+    times the most it held (the overload figure), then the naive baselines. Returns the
+    summaries per mode and whether Ctrl-C cut it short."""
+    b, s = params.bench, params.bench.sweep
+    # naive: a thread per stream with ultralytics on the PyTorch weights (a first attempt);
+    # naive_export: the same loop on the very export the pipeline runs, so the report tells
+    # what the backend buys from what the pipeline buys
+    points: dict[str, list[dict]] = {"pipeline": [], "naive": [], "naive_export": []}
+    plan = [("pipeline", n, s.duration_s) for n in sorted(set(s.streams) | {b.streams})]
+    if s.overload_x:
+        plan.append(("overload", 0, s.overload_duration_s))
+    plan += [("naive", n, s.duration_s) for n in sorted(set(s.baseline_streams))]
+    if not config.model.startswith("triton://"):
+        plan += [("naive_export", n, s.duration_s) for n in sorted(set(s.baseline_streams))]
+    for mode, n, seconds in plan:
+        if mode == "overload":
+            held = [p["streams"] for p in points["pipeline"] if p["slo"]["pass"]]
+            capacity = max(held, default=min(s.streams))
+            mode, n = "pipeline", round(s.overload_x * capacity)
+        profiles = stream_profiles(registry, n, fights)
+        with sources_for(profiles, b.source, registry, root, b.warmup_s + seconds) as src:
+            naive = {"naive": str(weights), "naive_export": config.model}.get(mode)
+            result = run_load(
+                profiles, src, config, b.warmup_s, seconds, b.workers,
+                naive_weights=naive, progress=progress, quota=quota,
+            )  # fmt: skip
+        point = summarise(result, b.slo)
+        point["mode"] = mode
+        points[mode].append(point)
+        if progress:
+            verdict = (
+                "PASS" if point["slo"]["pass"] else "FAIL " + "; ".join(point["slo"]["failed"])
+            )
+            print(
+                f"bench: {mode} {n} streams: {point['analysed_fps']} of {point['target_fps']} "
+                f"frames/s, p95 {point['latency_ms']['p95']} ms, least-served stream "
+                f"{point['least_served_ratio']} -> {verdict}",
+                flush=True,
+            )
+        if result.interrupted:
+            return points, True
+    return points, False
+
+
+def overload(points: list[dict], overload_x: float) -> dict | None:
+    """The overload figure: the run at `overload_x` times the most streams held, against the
+    most frames/s any run of the sweep analysed, and how fairly it shared them.
+
+    Example:
+        >>> p = lambda n, fps, lo, hi, ok: {"streams": n, "analysed_fps": fps,
+        ...     "least_served_ratio": lo, "most_served_ratio": hi, "slo": {"pass": ok}}
+        >>> overload([p(55, 27.5, 1, 1, True), p(110, 50, .8, 1, False),
+        ...           p(220, 48, .4, .5, False)], 4)["pass"]
+        True
+    """
+    held = [p["streams"] for p in points if p["slo"]["pass"]]
+    if not points or not overload_x:
+        return None
+    capacity = max(held, default=min(p["streams"] for p in points))
+    n = round(overload_x * capacity)
+    run = next((p for p in points if p["streams"] == n), None)
+    if run is None:
+        return None
+    best = max(p["analysed_fps"] for p in points)
+    ratio = run["analysed_fps"] / best if best else 0.0
+    # starved: a stream below half its target while another gets all of it
+    starved = run["least_served_ratio"] < 0.5 and run["most_served_ratio"] >= 0.99
+    return {
+        "streams": n,
+        "capacity": capacity,
+        "x_capacity": round(n / capacity, 2),
+        "analysed_fps": run["analysed_fps"],
+        "max_analysed_fps": best,
+        "ratio_to_max": round(ratio, 3),
+        "least_served_ratio": run["least_served_ratio"],
+        "most_served_ratio": run["most_served_ratio"],
+        "fight_coverage": (run.get("fight_analytic") or {}).get("coverage"),
+        "pass": ratio >= 0.9 and not starved,
+    }
+
+
+def _what_else_fits(o: dict) -> list[str]:
+    other = o["what_fits"].get("without_fight_analytic")
+    if not other:
+        return []
+    return [
+        f"- with the hot spots at keyframes only (no fight analytic): {other['most_streams']} "
+        f"cameras; {o['verdict']['streams']} need {other['cores_needed']} cores"
+    ]
+
+
+def _overload_lines(o: dict) -> list[str]:
+    ov = o.get("overload")
+    if not ov:
+        return []
+    return [
+        f"- overload: {ov['streams']} streams ({ov['x_capacity']}x the {ov['capacity']} held) "
+        f"analysed {ov['analysed_fps']} frames/s, {ov['ratio_to_max']} of the sweep's most "
+        f"({ov['max_analysed_fps']}); least-served stream {ov['least_served_ratio']} of its "
+        f"target, most-served {ov['most_served_ratio']}; fight analytic on "
+        f"{ov['fight_coverage']} of hot-spot time -> {'PASS' if ov['pass'] else 'FAIL'} "
+        "(needs >= 0.9 of the most, and no stream under half while another gets all)"
+    ]
 
 
 def _shown(model: str, root: Path) -> str:
@@ -346,6 +490,19 @@ def run_markdown(s: dict) -> str:
         f"{s['decoded_fps']} frames/s",
         f"- reconnects {s['reconnects']}, stream errors {s['stream_errors']}; alerts {s['alerts']}",
         f"- fight analytic in the load: {s.get('fight_analytic')}",
+        f"- change-gated inference: {s.get('gated_share')} of the slots reused an unchanged "
+        "view's detections",
+        f"- least / most served stream: {s.get('least_served_ratio')} / "
+        f"{s.get('most_served_ratio')} of its target",
+        *(
+            [
+                f"- what fits (this run's own costs, at most {s['what_fits']['headroom']:.0%} "
+                f"of the cores): {s['what_fits']['most_streams']} cameras at the default "
+                f"profile; {s['streams']} need {s['what_fits']['cores_needed']} cores"
+            ]
+            if s.get("what_fits")
+            else []
+        ),
         "",
         "| stream | decode | target fps | analysed fps | ratio | dropped | reconnects "
         "| last error |",
@@ -382,6 +539,19 @@ def sweep_markdown(o: dict) -> str:
             "analysis rates"
             if o["what_fits"]["rate_scale_for_all"]
             else ", and do not fit here even at a tenth of the analysis rates"
+        ),
+        *_what_else_fits(o),
+        *_overload_lines(o),
+        (
+            f"- change-gated inference at {v['streams']} streams: {o['gated_share']:.0%} of the "
+            "analysis slots found their view unchanged and reused its last detections"
+            if o.get("gated_share") is not None
+            else "- change-gated inference: off (evaluate.gate.enabled)"
+        ),
+        *(
+            [f"- emulated slower CPU (bench.emulate), checked by timing: {o['emulation']}"]
+            if o.get("emulation")
+            else []
         ),
         "- efficiency (analysed frames/s over the bound from costs measured alone) at the "
         f"first point past the bound, {o['efficiency_at_streams']} streams: {o['efficiency']}",
