@@ -242,3 +242,33 @@ def fight_stream_alerts(
         "fight_clips_alerted": alerted / len(fights) if fights else float("nan"),
         "source": source,
     }
+
+
+def gated_share(folder: Path, gate, analysis_fps: float, progress: bool = True) -> dict:
+    """The share of the detector's frames change-gated inference skips on real CCTV clips:
+    each clip's frames at `analysis_fps`, a clip its own camera (its first frame is always
+    inferred), per class of the folder (fight/, noFight/). A clip that cannot be decoded is
+    left out and named."""
+    from tqdm.auto import tqdm
+
+    from ambon_cv.fights.classifier import labelled_clips
+    from ambon_cv.inference.gate import ChangeGate
+
+    paths, labels, _ = labelled_clips(folder)
+    gates = {0: ChangeGate(gate), 1: ChangeGate(gate)}
+    skipped_clips: list[str] = []
+    for path, label in tqdm(
+        list(zip(paths, labels, strict=True)), desc="real clips gated", disable=not progress
+    ):
+        try:
+            for f in sample_clip(path, "fixed_rate", rate_fps=analysis_fps):
+                gates[int(label)].needs_inference(path.name, f.time_s, f.image)
+        except ClipDecodeError:
+            skipped_clips.append(path.name)
+    return {
+        "analysis_fps": analysis_fps,
+        "fight_clips": gates[1].skipped_share,
+        "no_fight_clips": gates[0].skipped_share,
+        "frames": gates[0].checked + gates[1].checked,
+        "undecodable": skipped_clips,
+    }

@@ -27,6 +27,7 @@ from ambon_cv.evaluate.real import (
     fight_clips_classified,
     fight_stream_alerts,
     garbage_map,
+    gated_share,
 )
 from ambon_cv.fights.classifier import FightModel
 from ambon_cv.fights.stage import MODEL_DIR as FIGHT_MODEL
@@ -124,6 +125,9 @@ def evaluate(
             metrics["real"]["fights_stream"] = fight_stream_alerts(
                 root / FIGHT_MODEL, fights_dir, root, p.alerts, progress
             )
+        metrics["real"]["gated_share"] = gated_share(
+            fights_dir, p.gate, p.events.analysis_fps, progress
+        )
     seconds["real"] = time.perf_counter() - t
     metrics["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
 
@@ -286,6 +290,13 @@ def _markdown(m: dict) -> str:
             f"- fight clips: accuracy {_fmt(r['accuracy'])}, precision "
             f"{_fmt(r['precision'])}, recall {_fmt(r['recall'])}, ROC-AUC "
             f"{_fmt(r['roc_auc'])} on {r['clips']} clips (alert logic on the detector)"
+        )
+    if "gated_share" in real:
+        gs = real["gated_share"]
+        lines.append(
+            f"- change-gated inference on the real clips at {gs['analysis_fps']} fps: "
+            f"{_fmt(gs['no_fight_clips'])} of the frames skipped on noFight clips, "
+            f"{_fmt(gs['fight_clips'])} on fight clips ({gs['frames']} frames)"
         )
     if "fights_classifier" in real:
         r = real["fights_classifier"]

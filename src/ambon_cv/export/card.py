@@ -161,6 +161,17 @@ def card_markdown(card: dict) -> str:
             f"- {kind} alerts on held-out clips: incident recall {f(e.get('incident_recall'))}, "
             f"{f(e.get('false_alerts_per_camera_hour'))} false alerts per camera-hour"
         )
+    gating = m.get("gating")
+    if gating:
+        lines.append(
+            f"- change-gated inference (evaluate.gate): {f(gating.get('skipped_share'))} of the "
+            "detector's frames skipped on the held-out clips, "
+            + (
+                "nothing lost"
+                if gating.get("nothing_lost")
+                else "LOST: " + "; ".join(gating["lost"])
+            )
+        )
     real = m["real"]
     if "garbage" in real:
         lines.append(f"- real street garbage: mAP50 {f(real['garbage'].get('mAP50'))}")
