@@ -220,6 +220,24 @@ def capacity(sweep: dict):
     return fig
 
 
+def fair_share(sweep: dict):
+    """How evenly each pipeline run served its streams: every stream's analysed ratio (of its
+    target), one box per stream count; past capacity the boxes sink together (a fair share)
+    instead of some streams keeping all and others none."""
+    plt = _plt()
+    points = [p for p in sweep["points"].get("pipeline", []) if p.get("per_stream")]
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    if points:
+        ratios = [[s["ratio"] for s in p["per_stream"]] for p in points]
+        ax.boxplot(ratios, tick_labels=[str(p["streams"]) for p in points], showfliers=True)
+    ax.axhline(0.5, color="tab:red", ls=":", lw=1)
+    ax.set_xlabel("streams")
+    ax.set_ylabel("analysed / target, per stream")
+    ax.set_title("Share of its analysis each stream got (red: half)")
+    fig.tight_layout()
+    return fig
+
+
 def latency_cdf(curves: dict[str, list[float]]):
     """The distribution of capture -> result latency, one curve per load."""
     plt = _plt()

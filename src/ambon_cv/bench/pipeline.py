@@ -31,6 +31,7 @@ latency is capture -> result, queueing included.
 from __future__ import annotations
 
 import functools
+import heapq
 import queue
 import threading
 import time
@@ -174,6 +175,9 @@ class WorkerStreams:
         self.detector_cpu = [0.0, 0]  # CPU seconds, frames: the worker's detector work
         self.lag_s = 0.0  # how late the oldest frame waiting for the detector is
         self.held: dict = {}  # stream -> a stale frame its slot may take if nothing newer comes
+        self.hot = [r for r in self.readers if r.profile.fight]
+        self._rank = {k: n for n, k in enumerate(self.scheduler.order)}
+        self._reslot()
         self._plan = (start, time.process_time(), self._spent(), 0.0, 0)
         # a first plan from those estimates, so a worker past its capacity does not begin by
         # decoding every hot spot in full and falling behind before it has measured anything
@@ -241,6 +245,8 @@ class WorkerStreams:
             self.pending[k] = slot if slot >= now else now + 0.5 * k / n
             self.periods[k] = period
             self.counters[k].share = round(s.share, 4)
+        if resharing:
+            self._reslot()
         self._plan = (now, cpu, spent, det_s, det_n)
 
     def serve(self, now: float, on_frame, budget_s: float = 0.02) -> float:
@@ -250,21 +256,52 @@ class WorkerStreams:
         due = self.replay.advance(now, budget_s)
         self.replan(now, behind=self.replay.late_s > 0.25)
         if self.fights is not None:
-            for r in self.readers:
+            for r in self.hot:
                 while r.windows:
                     t, window = r.windows.pop(0)
                     r.stats.fight_alerts += len(self.fights.update(r.profile.name, t, window))
-        nxt = _schedule(
-            self.readers, self.periods, self.counters, now, self.pending, on_frame,
-            self.scheduler.order, self.held,
-        )  # fmt: skip
-        for r, slot, period in zip(self.readers, self.pending, self.periods, strict=True):
-            # the keyframes its slots will take (see streams.Decoding)
-            r.next_slot, r.slot_period, r.fresh_s = slot, period, _fresh(period)
+        nxt = self._serve_slots(now, on_frame)
         if now - self._last_stats >= STATS_EVERY_S:
             self.stats_out.put(_stats_message(self.worker, self.readers, self.counters))
             self._last_stats = now
         return min(nxt, due)
+
+    def _serve_slots(self, now: float, on_frame) -> float:
+        """Serve the slots that have come, in priority order, touching only those streams (a
+        worker loops hundreds of times a second: a pass over every stream each time would cost
+        more than the streams themselves at a few hundred). Returns the next slot time."""
+        heap, rank = self._slots, self._rank
+        due = set()
+        while heap and heap[0][0] <= now:
+            _, k = heapq.heappop(heap)
+            due.add(k)
+        if not due:
+            return heap[0][0] if heap else now + 1.0
+        order = sorted(due, key=rank.__getitem__)
+        before = [self.pending[k] for k in order]
+        _schedule(
+            self.readers, self.periods, self.counters, now, self.pending, on_frame, order,
+            self.held,
+        )  # fmt: skip
+        for k, was in zip(order, before, strict=True):
+            if self.pending[k] != was or self.pending[k] > now:  # served, missed or not yet
+                self._aim(k)
+                heapq.heappush(heap, (self.pending[k], k))
+            else:  # still waiting for a fresh frame: look again shortly
+                heapq.heappush(heap, (now + 0.02, k))
+        return heap[0][0]
+
+    def _aim(self, k: int) -> None:
+        """Tell stream k's decoding which keyframes its slots will take (streams.Decoding)."""
+        r, period = self.readers[k], self.periods[k]
+        r.next_slot, r.slot_period, r.fresh_s = self.pending[k], period, _fresh(period)
+
+    def _reslot(self) -> None:
+        """Every stream's next slot into the heap afresh (after the share changed)."""
+        self._slots = [(slot, k) for k, slot in enumerate(self.pending)]
+        heapq.heapify(self._slots)
+        for k in range(len(self.readers)):
+            self._aim(k)
 
     def close(self) -> None:
         self.halt.set()

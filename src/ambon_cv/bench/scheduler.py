@@ -95,9 +95,9 @@ class Scheduler:
 
     def feedback(self, behind: bool) -> None:
         """`behind`: the worker's frames came later than they were due since the last plan.
-        Lower the usable budget while it falls behind, raise it back while it keeps up. Behind
-        is the one sign that holds whatever the cause: costs above the estimates, a core
-        shared with others, a CPU quota (then the worker is behind without ever being busy)."""
+        Lower the usable budget while it falls behind, raise it back while it keeps up.
+        Behind is the one sign that holds whatever the cause: costs above the estimates, a
+        core shared with others, a CPU quota (then the worker is behind without being busy)."""
         if behind:
             self.pressure = max(0.05, self.pressure * 0.85)
         else:

@@ -335,6 +335,7 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
     reports = root / "reports"
     (reports / "bench").mkdir(parents=True, exist_ok=True)
     plots.save(plots.capacity(out), reports / "bench" / "sweep.png")
+    plots.save(plots.fair_share(out), reports / "bench" / "fair_share.png")
     curves = {f"{p['mode']} x{p['streams']}": p["latencies_ms"] for m in points.values() for p in m}
     plots.save(plots.latency_cdf(curves), reports / "bench" / "latency_cdf.png")
     write_json(reports / "bench.json", out)

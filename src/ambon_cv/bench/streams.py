@@ -51,7 +51,7 @@ class StreamStats:
     late_skips: int = 0  # frames not decoded: the stream was behind, it jumped to a keyframe
 
 
-HORIZON_S = 5.0  # a keyframe this far ahead of now is decoded whatever the slots (read ahead)
+HORIZON_S = 5.0  # a keyframe this far ahead (or 1.5 periods) is decoded whatever the slots
 LATE_S = 1.0  # behind by more than this, a stream decoded in full jumps to its next keyframe
 
 
@@ -121,9 +121,24 @@ class Decoding:
             return False
         return self.keyframes_only or self.resuming
 
+    def decode(self, packet) -> list:
+        """`packet`'s frames. A keyframe decoded alone is drained at once: a decoder that
+        reorders for B-frames would hand it out only keyframes later (a whole analysis
+        period, when keyframes are skipped), and nothing depends on it but itself."""
+        frames = list(packet.decode())
+        if self.keyframes_only and packet.is_keyframe and packet.size:
+            context = self._stream_context()
+            frames += list(context.decode(None))
+            context.flush_buffers()
+        return frames
+
+    def _stream_context(self):
+        raise NotImplementedError
+
     def _wanted(self, live_s: float) -> bool:
         """Whether a keyframe arriving at `live_s` is the one some coming slot takes."""
-        if self.slot_period <= 0 or live_s > time.monotonic() + HORIZON_S:
+        horizon = max(HORIZON_S, 1.5 * self.slot_period)
+        if self.slot_period <= 0 or live_s > time.monotonic() + horizon:
             return True  # the schedule so far ahead may change: do not read ahead past it
         opens = self.next_slot - self.fresh_s  # the next slot takes frames from here on
         if live_s < opens:
@@ -201,6 +216,9 @@ class Reader(Decoding):
     def __post_init__(self) -> None:
         self.init_decoding(self.profile)
 
+    def _stream_context(self):
+        return self._context
+
     def start(self) -> Reader:
         self._thread = threading.Thread(target=self._run, name=self.profile.name, daemon=True)
         self._thread.start()
@@ -248,6 +266,7 @@ class Reader(Decoding):
         )
         try:
             stream = _video(container, self.profile)
+            self._context = stream.codec_context
             self.fps = float(stream.average_rate or self.fps)
             self.stats.connected = True
             paced = self.source.kind == "clip"
@@ -260,7 +279,7 @@ class Reader(Decoding):
                 if self.skips(packet, time.monotonic()):
                     continue  # never handed to the decoder: this is what makes keyframes cheap
                 t = time.thread_time()
-                frames = packet.decode()
+                frames = self.decode(packet)
                 if not frames:
                     continue
                 for frame in frames:
@@ -316,6 +335,9 @@ class ReplayedClip(Decoding):
     def take(self) -> Frame | None:
         frame, self._slot = self._slot, None
         return frame
+
+    def _stream_context(self):
+        return self._stream.codec_context
 
 
 STAGGER_S = 2.0  # the registry's keyframe interval
@@ -410,11 +432,12 @@ class ClipReplay:
         """Decode the clip's next frame into `_next` and set `due`; at the end of the clip
         start it over (seeking back costs less than reopening)."""
         stream = clip._stream
+        base_s = float(stream.time_base)  # a Fraction per packet costs more than its decoding
         while not clip._decoded:
             for packet in clip._packets:
                 live = None
                 if packet.pts is not None:  # the latest, should frames come reordered
-                    pts = float(packet.pts * stream.time_base)
+                    pts = packet.pts * base_s
                     clip._last_pts = max(clip._last_pts, pts)
                     if clip._base is None:  # the pass's first packet: its first keyframe
                         clip._base = pts
@@ -423,7 +446,7 @@ class ClipReplay:
                 if clip.skips(packet, live):
                     continue  # never handed to the decoder: this is what makes keyframes cheap
                 t = time.thread_time()
-                clip._decoded.extend(packet.decode())
+                clip._decoded.extend(clip.decode(packet))
                 # a decoder with B-frames pays for a packet before it hands its frame out
                 clip.stats.decode_s += time.thread_time() - t
                 if clip._decoded:
