@@ -27,3 +27,19 @@ def test_a_box_that_holds_everything_and_one_that_holds_nothing():
     assert roomy["most_streams"] == int(16 * HEADROOM / 0.011)  # 1236
     decode_bound = what_fits(linear(0.5, 0.01), cores=2, streams=55)
     assert decode_bound["most_streams"] == 3 and decode_bound["rate_scale_for_all"] is None
+
+
+def test_the_bound_past_the_cores_sheds_as_the_scheduler_does():
+    from ambon_cv.bench.costs import bound
+    from ambon_cv.bench.profiles import StreamProfile
+
+    hot = StreamProfile("h", "h", "sub", "all", 0.5, ("garbage", "fight"), fight=True)
+    quiet = StreamProfile("q", "q", "sub", "keyframes", 0.5, ("garbage",))
+    profiles = [hot] * 40 + [quiet] * 60
+    decode = [0.01] * 40 + [0.002] * 60
+    # needs 40 x 0.05 + 0.12 + 50 x 0.01 = 2.62 cores of 2: fights keep 60% (1.2 cores),
+    # the keyframes 0.12, the detector the remaining 0.68: 68 frames/s, all 50 asked
+    b = bound(profiles, decode, 0.01, n=2, fight_s=0.04, fight_share=0.6)
+    assert b["cpu_needed"] == 2.62 and b["analysed_fps"] == 50
+    b = bound(profiles, decode, 0.02, n=2, fight_s=0.04, fight_share=0.6)
+    assert b["analysed_fps"] == 34.0  # (2 - 0.12 - 1.2) / 0.02

@@ -158,17 +158,31 @@ def cores() -> int:
 
 
 def bound(
-    profiles: list[StreamProfile], decode_s: list[float], frame_s: float, n: float | None = None
+    profiles: list[StreamProfile],
+    decode_s: list[float],
+    frame_s: float,
+    n: float | None = None,
+    fight_s: float = 0.0,
+    fight_share: float = 1.0,
 ) -> dict:
     """The analysed frames/s this machine allows for `profiles`, from costs measured alone:
     `decode_s[k]` is stream k's decode CPU-seconds per second of video (its own clip, its own
-    decode mode), `frame_s` the CPU-seconds per analysed frame, `n` the cores (default: this
-    process's; fewer under an emulated slower CPU)."""
-    target = sum(p.rate_fps for p in profiles)
-    decoding = sum(decode_s)
-    need = decoding + target * frame_s
+    decode mode), `frame_s` the CPU-seconds per analysed frame, `fight_s` the fight analytic's
+    per hot spot, `n` the cores (default: this process's; fewer under an emulated slower CPU).
+
+    Past the cores, as the workers' scheduler sheds: the hot spots' fight analytic (with their
+    full decoding) keeps what the detector at full rate leaves, or `fight_share` of the cores
+    if more, and the detector gets the rest."""
     n = cores() if n is None else n
-    fps = target if need <= n else max(0.0, (n - decoding) / frame_s)
+    target = sum(p.rate_fps for p in profiles)
+    hot = sum(d + fight_s for p, d in zip(profiles, decode_s, strict=True) if p.fight)
+    quiet = sum(d for p, d in zip(profiles, decode_s, strict=True) if not p.fight)
+    need = hot + quiet + target * frame_s
+    if need <= n:
+        fps = target
+    else:
+        taken = min(hot, max(fight_share * n, n - quiet - target * frame_s))
+        fps = max(0.0, (n - quiet - taken) / frame_s)
     return {"cores": n, "cpu_needed": round(need, 3), "analysed_fps": round(min(fps, target), 2)}
 
 

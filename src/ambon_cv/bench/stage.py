@@ -264,9 +264,10 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
 
     for p in points["pipeline"]:
         profiles = stream_profiles(registry, p["streams"], mode_of_fights)
-        analytic = [fight_s if prof.fight else 0.0 for prof in profiles]
-        decoding = [d + a for d, a in zip(per_stream[p["streams"]], analytic, strict=True)]
-        bnd = costs.bound(profiles, decoding, served_s(p.get("gated_share")), cores_here)
+        bnd = costs.bound(
+            profiles, per_stream[p["streams"]], served_s(p.get("gated_share")), cores_here,
+            fight_s, b.schedule.fight_share,
+        )  # fmt: skip
         p["bound"] = bnd
         p["efficiency"] = (
             round(p["analysed_fps"] / bnd["analysed_fps"], 3) if bnd["analysed_fps"] else None
@@ -295,6 +296,13 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
         return sum(stream_decode(n, fights)) + analytic + analysed * slot_s
 
     fits = costs.what_fits(need, cores_here, b.streams)
+    # checked by the run at the default load: what the harness used against the costs alone
+    # (the rest is the loop, the alert engines, the harness itself), and what fits at that
+    used = (at_default or {}).get("cpu_percent")
+    if used and need(b.streams, 1.0) > 0:
+        overhead = used / 100 / need(b.streams, 1.0)
+        checked = costs.what_fits(lambda n, scale: overhead * need(n, scale), cores_here, b.streams)
+        fits["checked_by_run"] = {"cpu_over_costs_alone": round(overhead, 3), **checked}
     if mode_of_fights == "analytic":  # the other profile there is: hot spots at keyframes
         fits["without_fight_analytic"] = costs.what_fits(
             lambda n, scale: need(n, scale, "none"), cores_here, b.streams
@@ -425,6 +433,18 @@ def overload(points: list[dict], overload_x: float) -> dict | None:
     }
 
 
+def _checked_fits(o: dict) -> list[str]:
+    c = o["what_fits"].get("checked_by_run")
+    if not c:
+        return []
+    return [
+        f"- checked by the run at {o['verdict']['streams']} streams (it used "
+        f"{c['cpu_over_costs_alone']}x the CPU of the costs alone: the loop, alert engines, the "
+        f"harness): {c['most_streams']} cameras fit; {o['verdict']['streams']} need "
+        f"{c['cores_needed']} cores"
+    ]
+
+
 def _what_else_fits(o: dict) -> list[str]:
     other = o["what_fits"].get("without_fight_analytic")
     if not other:
@@ -541,6 +561,7 @@ def sweep_markdown(o: dict) -> str:
             if o["what_fits"]["rate_scale_for_all"]
             else ", and do not fit here even at a tenth of the analysis rates"
         ),
+        *_checked_fits(o),
         *_what_else_fits(o),
         *_overload_lines(o),
         (
