@@ -253,8 +253,9 @@ def test_an_emulated_slower_cpu_is_checked_by_timing_and_shrinks_what_fits(bench
     except EmulationError as exc:
         pytest.skip(str(exc))
     root, params = bench_project
-    slow = params.model_copy(deep=True)
-    slow.bench.emulate.core_share = 0.25
+    b = params.bench
+    emulate = b.emulate.model_copy(update={"core_share": 0.25})
+    slow = params.model_copy(update={"bench": b.model_copy(update={"emulate": emulate})})
     s = bench(slow, registry, root, progress=False)
     check = s["emulation"]
     assert 0.18 <= check["busy_loop_core_share"] <= 0.32, check

@@ -323,7 +323,7 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
             round(best("pipeline") / best("naive_export"), 2) if best("naive_export") else None
         ),
         "efficiency": eff_point.get("efficiency") if eff_point else None,
-        "overload": overload(points["pipeline"], s.overload_x),
+        "overload": overload(points["pipeline"]),
         "gated_share": at_default.get("gated_share") if at_default else None,
         "emulation": emulation,
         "cores": cores_here,
@@ -367,10 +367,12 @@ def _sweep_points(params, registry, root, config, fights, weights, quota, progre
     if not config.model.startswith("triton://"):
         plan += [("naive_export", n, s.duration_s) for n in sorted(set(s.baseline_streams))]
     for mode, n, seconds in plan:
+        extra = {}
         if mode == "overload":
             held = [p["streams"] for p in points["pipeline"] if p["slo"]["pass"]]
             capacity = max(held, default=min(s.streams))
             mode, n = "pipeline", round(s.overload_x * capacity)
+            extra = {"overload_of": capacity}
         profiles = stream_profiles(registry, n, fights)
         with sources_for(profiles, b.source, registry, root, b.warmup_s + seconds) as src:
             naive = {"naive": str(weights), "naive_export": config.model}.get(mode)
@@ -380,6 +382,7 @@ def _sweep_points(params, registry, root, config, fights, weights, quota, progre
             )  # fmt: skip
         point = summarise(result, b.slo)
         point["mode"] = mode
+        point.update(extra)
         points[mode].append(point)
         if progress:
             verdict = (
@@ -396,33 +399,30 @@ def _sweep_points(params, registry, root, config, fights, weights, quota, progre
     return points, False
 
 
-def overload(points: list[dict], overload_x: float) -> dict | None:
-    """The overload figure: the run at `overload_x` times the most streams held, against the
-    most frames/s any run of the sweep analysed, and how fairly it shared them.
+def overload(points: list[dict]) -> dict | None:
+    """The overload figure: the run at `overload_x` times the most streams held (the point
+    marked `overload_of`, the capacity it multiplied), against the most frames/s any run of
+    the sweep analysed, and how fairly it shared them.
 
     Example:
-        >>> p = lambda n, fps, lo, hi, ok: {"streams": n, "analysed_fps": fps,
-        ...     "least_served_ratio": lo, "most_served_ratio": hi, "slo": {"pass": ok}}
-        >>> overload([p(55, 27.5, 1, 1, True), p(110, 50, .8, 1, False),
-        ...           p(220, 48, .4, .5, False)], 4)["pass"]
-        True
+        >>> p = lambda n, fps, lo, hi, **k: {"streams": n, "analysed_fps": fps,
+        ...     "least_served_ratio": lo, "most_served_ratio": hi, **k}
+        >>> overload([p(55, 27.5, 1, 1), p(110, 50, .8, 1), p(220, 48, .4, .5, overload_of=55)])
+        ... # doctest: +ELLIPSIS
+        {'streams': 220, 'capacity': 55, 'x_capacity': 4.0, ..., 'pass': True}
     """
-    held = [p["streams"] for p in points if p["slo"]["pass"]]
-    if not points or not overload_x:
-        return None
-    capacity = max(held, default=min(p["streams"] for p in points))
-    n = round(overload_x * capacity)
-    run = next((p for p in points if p["streams"] == n), None)
+    run = next((p for p in points if p.get("overload_of")), None)
     if run is None:
         return None
+    capacity = run["overload_of"]
     best = max(p["analysed_fps"] for p in points)
     ratio = run["analysed_fps"] / best if best else 0.0
     # starved: a stream below half its target while another gets all of it
     starved = run["least_served_ratio"] < 0.5 and run["most_served_ratio"] >= 0.99
     return {
-        "streams": n,
+        "streams": run["streams"],
         "capacity": capacity,
-        "x_capacity": round(n / capacity, 2),
+        "x_capacity": round(run["streams"] / capacity, 2),
         "analysed_fps": run["analysed_fps"],
         "max_analysed_fps": best,
         "ratio_to_max": round(ratio, 3),
