@@ -73,21 +73,19 @@ def bgr_cost(clip: Path, frames: int = 50, repeats: int = 3) -> float:
         return min(passes)
 
 
-def gate_cost(frames: list[np.ndarray], width: int, repeats: int = 3) -> float:
-    """CPU seconds to look at one frame for change-gated inference (thumbnail and compare),
-    the least of `repeats` passes."""
-    from ambon_cv.inference.gate import thumbnail
+def gate_cost(frames: list[np.ndarray], settings, repeats: int = 3) -> float:
+    """CPU seconds change-gated inference spends looking at one frame (thumbnail and
+    compare, `ChangeGate.look` as the workers run it), the least of `repeats` passes."""
+    from ambon_cv.inference.gate import ChangeGate
 
     greys = [f[..., 1] if f.ndim == 3 else f for f in frames]  # a grey plane, as decoded
     passes = []
     for _ in range(repeats):
+        gate = ChangeGate(settings)
         t = time.process_time()
-        previous = None
-        for g in greys:
-            thumb = thumbnail(g, width)
-            if previous is not None:
-                _ = (np.abs(thumb.astype(np.int16) - previous) > 20).mean()
-            previous = thumb
+        gate.saw(gate.look("s", 0.0, greys[0]))  # the reference the others compare with
+        for k, grey in enumerate(greys[1:], 1):
+            gate.look("s", float(k), grey)
         passes.append((time.process_time() - t) / max(1, len(greys)))
     return min(passes)
 

@@ -135,6 +135,17 @@ def _stats_message(worker: int, readers, counters) -> tuple:
     )
 
 
+def arm_fights(readers, model_dir: str) -> None:
+    """A streaming fight analytic (the exported `model_dir`) on every hot spot's stream."""
+    from ambon_cv.fights.analytic import FightStream
+    from ambon_cv.fights.classifier import FightModel
+
+    model = FightModel.load(Path(model_dir))
+    for r in readers:
+        if r.profile.fight:
+            r.fight = FightStream(model)
+
+
 class WorkerStreams:
     """The streams one worker process serves: recorded clips replayed by the worker's own
     thread (`ClipReplay`), live sources each by a `Reader` thread (they block on the network),
@@ -178,7 +189,7 @@ class WorkerStreams:
         self.hot = [r for r in self.readers if r.profile.fight]
         self._rank = {k: n for n, k in enumerate(self.scheduler.order)}
         self._reslot()
-        self._plan = (start, time.process_time(), self._spent(), 0.0, 0)
+        self._plan = (start, self._spent(), 0.0, 0)
         # a first plan from those estimates, so a worker past its capacity does not begin by
         # decoding every hot spot in full and falling behind before it has measured anything
         self.scheduler.plan(self.costs)
@@ -188,13 +199,8 @@ class WorkerStreams:
         self.fights = None  # the fight analytic's own alert engine (fight rule only)
         if config is not None and config.fights:
             from ambon_cv.alerts import AlertEngine
-            from ambon_cv.fights.analytic import FightStream
-            from ambon_cv.fights.classifier import FightModel
 
-            model = FightModel.load(Path(config.fights))
-            for r in self.readers:
-                if r.profile.fight:
-                    r.fight = FightStream(model)
+            arm_fights(self.readers, config.fights)
             self.fights = AlertEngine(config.rules)
 
     def _spent(self) -> list[tuple[float, int, float]]:
@@ -203,11 +209,10 @@ class WorkerStreams:
 
     def replan(self, now: float, behind: bool) -> None:
         """Measure what this worker paid since the last plan, and plan again (scheduler)."""
-        t0, _, spent0, det_s0, det_n0 = self._plan
+        t0, spent0, det_s0, det_n0 = self._plan
         dt = now - t0
         if dt < PLAN_EVERY_S:
             return
-        cpu = time.process_time()
         spent = self._spent()
         kf_s = kf_n = full_s = video_s = 0.0
         for r, (d_s, d_n, f_s), (d_s0, d_n0, f_s0) in zip(self.readers, spent, spent0, strict=True):
@@ -247,7 +252,7 @@ class WorkerStreams:
             self.counters[k].share = round(s.share, 4)
         if resharing:
             self._reslot()
-        self._plan = (now, cpu, spent, det_s, det_n)
+        self._plan = (now, spent, det_s, det_n)
 
     def serve(self, now: float, on_frame, budget_s: float = 0.02) -> float:
         """Hand out the frames that came due (decoding for at most `budget_s`), then serve
@@ -605,13 +610,7 @@ def naive_worker(
     lock = threading.Lock()
     readers = [Reader(p, s, halt) for _, p, s in streams]
     if config.fights:  # the same deployed analytics as the pipeline: fights on the hot spots
-        from ambon_cv.fights.analytic import FightStream
-        from ambon_cv.fights.classifier import FightModel
-
-        model = FightModel.load(Path(config.fights))
-        for r in readers:
-            if r.profile.fight:
-                r.fight = FightStream(model)
+        arm_fights(readers, config.fights)
     counters = [SlotCounters() for _ in streams]
     models = [YOLO(weights) for _ in streams]
     for m in models[:1]:

@@ -246,7 +246,7 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
     unit["bgr_s"] = float(np.mean([costs.bgr_cost(c) for c in sample]))
     frame_s = unit["bgr_s"] + unit["convert_s"] + unit["infer_s"] + unit["post_s"]
     gate = params.evaluate.gate
-    look_s = costs.gate_cost(frames, gate.width) if gate.enabled else 0.0
+    look_s = costs.gate_cost(frames, gate) if gate.enabled else 0.0
     unit["gate_look_s"] = look_s
     hot_clip = next(
         (
@@ -433,25 +433,23 @@ def overload(points: list[dict]) -> dict | None:
     }
 
 
-def _checked_fits(o: dict) -> list[str]:
-    c = o["what_fits"].get("checked_by_run")
-    if not c:
-        return []
+def _other_fits(o: dict) -> list[str]:
+    """What fits checked by the run, and without the fight analytic, when the sweep has them."""
+    fits, n = o["what_fits"], o["verdict"]["streams"]
+    labels = {
+        "checked_by_run": lambda c: (
+            f"checked by the run at {n} streams (it used {c['cpu_over_costs_alone']}x the CPU "
+            "of the costs alone: the loop, alert engines, the harness)"
+        ),
+        "without_fight_analytic": lambda c: (
+            "with the hot spots at keyframes only (no fight analytic)"
+        ),
+    }
     return [
-        f"- checked by the run at {o['verdict']['streams']} streams (it used "
-        f"{c['cpu_over_costs_alone']}x the CPU of the costs alone: the loop, alert engines, the "
-        f"harness): {c['most_streams']} cameras fit; {o['verdict']['streams']} need "
-        f"{c['cores_needed']} cores"
-    ]
-
-
-def _what_else_fits(o: dict) -> list[str]:
-    other = o["what_fits"].get("without_fight_analytic")
-    if not other:
-        return []
-    return [
-        f"- with the hot spots at keyframes only (no fight analytic): {other['most_streams']} "
-        f"cameras; {o['verdict']['streams']} need {other['cores_needed']} cores"
+        f"- {label(fits[key])}: {fits[key]['most_streams']} cameras fit; {n} need "
+        f"{fits[key]['cores_needed']} cores"
+        for key, label in labels.items()
+        if fits.get(key)
     ]
 
 
@@ -561,8 +559,7 @@ def sweep_markdown(o: dict) -> str:
             if o["what_fits"]["rate_scale_for_all"]
             else ", and do not fit here even at a tenth of the analysis rates"
         ),
-        *_checked_fits(o),
-        *_what_else_fits(o),
+        *_other_fits(o),
         *_overload_lines(o),
         (
             f"- change-gated inference at {v['streams']} streams: {o['gated_share']:.0%} of the "

@@ -75,6 +75,7 @@ class Decoding:
     _last_key: float | None = None
     fight_on: bool = True  # the fight analytic takes this stream's frames
     fps: float = 10.0  # the stream's frame rate, once opened
+    _codec = None  # its decoder, once opened
 
     def init_decoding(self, profile: StreamProfile) -> None:
         self.keyframes_only = profile.decode == "keyframes"
@@ -127,13 +128,9 @@ class Decoding:
         period, when keyframes are skipped), and nothing depends on it but itself."""
         frames = list(packet.decode())
         if self.keyframes_only and packet.is_keyframe and packet.size:
-            context = self._stream_context()
-            frames += list(context.decode(None))
-            context.flush_buffers()
+            frames += list(self._codec.decode(None))
+            self._codec.flush_buffers()
         return frames
-
-    def _stream_context(self):
-        raise NotImplementedError
 
     def _wanted(self, live_s: float) -> bool:
         """Whether a keyframe arriving at `live_s` is the one some coming slot takes."""
@@ -216,9 +213,6 @@ class Reader(Decoding):
     def __post_init__(self) -> None:
         self.init_decoding(self.profile)
 
-    def _stream_context(self):
-        return self._context
-
     def start(self) -> Reader:
         self._thread = threading.Thread(target=self._run, name=self.profile.name, daemon=True)
         self._thread.start()
@@ -266,7 +260,7 @@ class Reader(Decoding):
         )
         try:
             stream = _video(container, self.profile)
-            self._context = stream.codec_context
+            self._codec = stream.codec_context
             self.fps = float(stream.average_rate or self.fps)
             self.stats.connected = True
             paced = self.source.kind == "clip"
@@ -335,9 +329,6 @@ class ReplayedClip(Decoding):
     def take(self) -> Frame | None:
         frame, self._slot = self._slot, None
         return frame
-
-    def _stream_context(self):
-        return self._stream.codec_context
 
 
 STAGGER_S = 2.0  # the registry's keyframe interval
@@ -421,6 +412,7 @@ class ClipReplay:
 
         clip._container = av.open(clip.source.url)
         clip._stream = _video(clip._container, clip.profile)
+        clip._codec = clip._stream.codec_context
         clip.fps = float(clip._stream.average_rate or clip.fps)
         clip._packets = clip._container.demux(clip._stream)
         # from when it opened, not `now`: opening hundreds of clips at once takes seconds

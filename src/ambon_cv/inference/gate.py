@@ -72,18 +72,20 @@ class ChangeGate:
 
     def look(self, stream: str, t: float, image: np.ndarray) -> Look:
         s = self.settings
-        thumb = thumbnail(image, s.width)
         self.checked += 1
+        if not s.enabled:  # every frame is inferred: nothing to compare
+            return Look(stream, t, np.empty((0, 0), np.uint8), True)
+        thumb = thumbnail(image, s.width)
         seen = self.views.get(stream)
         before = self.previous.get(stream)
         self.previous[stream] = thumb
-        if not s.enabled or seen is None or seen[0].shape != thumb.shape:
+        if seen is None or seen[0].shape != thumb.shape:
             return Look(stream, t, thumb, True)
         if t - seen[1] >= s.refresh_s:
             return Look(stream, t, thumb, True)
-        moved = cv_absdiff(thumb, seen[0]) > s.pixel_delta
+        moved = _absdiff(thumb, seen[0]) > s.pixel_delta
         if s.persistent and before is not None and before.shape == thumb.shape:
-            moved &= cv_absdiff(before, seen[0]) > s.pixel_delta
+            moved &= _absdiff(before, seen[0]) > s.pixel_delta
         changed = float(np.mean(moved)) > s.min_changed
         self.skipped += not changed
         return Look(stream, t, thumb, changed)
@@ -98,17 +100,12 @@ class ChangeGate:
             self.saw(look)
         return look.changed
 
-    def forget(self, stream: str) -> None:
-        """The stream dropped or jumped: the next frame is inferred whatever it shows."""
-        self.views.pop(stream, None)
-        self.previous.pop(stream, None)
-
     @property
     def skipped_share(self) -> float | None:
         return round(self.skipped / self.checked, 4) if self.checked else None
 
 
-def cv_absdiff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _absdiff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     import cv2
 
     return cv2.absdiff(a, b)
