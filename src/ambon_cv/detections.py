@@ -88,6 +88,28 @@ class Detections:
             meta=dict(self.meta),
         )
 
+    def to_fiftyone(self, width: int, height: int, truth: bool = False) -> Any:
+        """FiftyOne `Detections` for a `width` x `height` image (relative [x, y, w, h] boxes).
+
+        Model output keeps its confidence; ground truth (`truth=True`) keeps the object ids
+        instead. Call it after `ambon_cv.curate.db.connect()`, which points FiftyOne at the
+        project's database.
+        """
+        import fiftyone as fo
+
+        out = []
+        for (x1, y1, x2, y2), c, s, oid in zip(
+            self.xyxy.tolist(),
+            self.class_id.tolist(),
+            self.confidence.tolist(),
+            self.object_id.tolist(),
+            strict=True,
+        ):
+            box = [x1 / width, y1 / height, (x2 - x1) / width, (y2 - y1) / height]
+            extra = {"object_id": int(oid)} if truth else {"confidence": float(s)}
+            out.append(fo.Detection(label=CLASSES[c], bounding_box=box, **extra))
+        return fo.Detections(detections=out)
+
     def class_names(self) -> list[str]:
         return [CLASSES[i] for i in self.class_id]
 

@@ -9,19 +9,30 @@ import numpy as np
 
 from ambon_cv.detections import Detections
 from ambon_cv.errors import AmbonError
+from ambon_cv.footage.probe import sha256_of
 
 
 class DetectorError(AmbonError, RuntimeError):
     """No usable model; the message says which stage to run."""
 
 
+def model_version(weights: str | Path) -> str:
+    """The exact model file: `best.pt@<first 10 hex of its sha256>`."""
+    path = Path(weights)
+    return f"{path.name}@{sha256_of(path)[:10]}" if path.is_file() else path.name
+
+
 class Detector:
-    """An ultralytics model (.pt, or an exported format ultralytics loads) on the CPU or GPU."""
+    """An ultralytics model (.pt, or an exported format ultralytics loads) on the CPU or GPU.
+
+    `imgsz` None: the size the model was trained at. `version` names the exact file (see
+    `model_version`), for predictions that must say which model made them.
+    """
 
     def __init__(
         self,
         weights: str | Path,
-        imgsz: int,
+        imgsz: int | None,
         conf: float = 0.25,
         device: str = "cpu",
         batch: int = 16,
@@ -34,8 +45,12 @@ class Detector:
         if not path.exists():
             raise DetectorError(f"no model at {path}: run the train stage first (dvc repro train)")
         self.model = on_every_core(YOLO(str(path)))
+        if imgsz is None:
+            trained = (getattr(self.model, "ckpt", None) or {}).get("train_args", {})
+            imgsz = int(trained.get("imgsz") or 640)
         self.imgsz, self.conf, self.device, self.batch = imgsz, conf, device, batch
         self.name = path.name
+        self.version = model_version(path)
 
     def __call__(self, images: Iterable[np.ndarray]) -> Iterator[Detections]:
         """Detections for each BGR image, in order (batched)."""

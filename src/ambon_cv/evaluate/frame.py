@@ -110,23 +110,12 @@ def breakdown(fo, ds, detector: Detector, model_version: str) -> dict:
         return {}
     paths = val.values("filepath")
     sizes = list(zip(val.values("metadata.width"), val.values("metadata.height"), strict=True))
-    preds = []
-    for (w, h), d in zip(sizes, detector(cv2.imread(p) for p in paths), strict=True):
-        preds.append(
-            fo.Detections(
-                detections=[
-                    fo.Detection(
-                        label=CLASSES[c],
-                        confidence=float(s),
-                        bounding_box=[x1 / w, y1 / h, (x2 - x1) / w, (y2 - y1) / h],
-                    )
-                    for (x1, y1, x2, y2), c, s in zip(
-                        d.xyxy.tolist(), d.class_id, d.confidence, strict=True
-                    )
-                ]
-            )
-        )
+    preds = [
+        d.to_fiftyone(w, h)
+        for (w, h), d in zip(sizes, detector(cv2.imread(p) for p in paths), strict=True)
+    ]
     val.set_values("predictions", preds)
+    val.set_values("predictions_model", [model_version] * len(preds))
     ds.info["model_version"] = model_version
     ds.save()
     results = val.evaluate_detections(

@@ -78,7 +78,7 @@ def evaluate(
     fo = connect(root)
     if fo.dataset_exists(params.curate.dataset):
         ds = fo.load_dataset(params.curate.dataset)
-        metrics["frame"]["fiftyone"] = breakdown(fo, ds, detector, weights.name)
+        metrics["frame"]["fiftyone"] = breakdown(fo, ds, detector, detector.version)
         from ambon_cv.curate.dataset import save_views
 
         save_views(fo, ds)
