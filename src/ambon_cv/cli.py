@@ -221,34 +221,48 @@ def _cmd_labelstudio(args: argparse.Namespace) -> int:
 
 
 def _cmd_label(args: argparse.Namespace) -> int:
-    from ambon_cv.curate.db import connect
-    from ambon_cv.curate.labelstudio import pull, push
+    from ambon_cv.curate.labelstudio import pull, push, require_running, restore
     from ambon_cv.curate.labelstudio_server import server_config
     from ambon_cv.paths import project_root
 
     params = _params(args)
     root = project_root()
-    server = server_config(root)
+    label, classes = params.label, params.curate.classes
+    if args.action != "rank":  # before the database and the model: fail in a second
+        server = server_config(root)
+        require_running(server)
+    if args.action == "restore":
+        print(restore(server, label.project, classes, root, args.rev).summary())
+        return 0
+    from ambon_cv.curate.db import connect
+    from ambon_cv.curate.ranking import prefill, rank
+
     fo = connect(root)
     name = params.curate.dataset
     if not fo.dataset_exists(name):
         raise AmbonError(f"no dataset '{name}': run the curate stage first")
     ds = fo.load_dataset(name)
-    if args.action == "push":
-        if not ds.has_saved_view(args.view):
-            raise AmbonError(
-                f"no saved view '{args.view}'; saved: {', '.join(ds.list_saved_views())}"
-            )
-        report = push(
-            ds.load_saved_view(args.view),
-            server,
-            params.label.project,
-            params.curate.classes,
-            args.limit,
-            params.label.predictions_field,
-        )
-    else:
-        report = pull(ds, server, params.label.project, params.curate.classes, root)
+    weights = root / label.model
+    if args.action == "pull":
+        print(pull(ds, server, label.project, classes, root, label.predictions_field).summary())
+        return 0
+    if args.action == "rank" or args.view == "to_label":
+        print(rank(ds, label, weights).summary())
+        if args.action == "rank":
+            return 0
+    if not ds.has_saved_view(args.view):
+        raise AmbonError(f"no saved view '{args.view}'; saved: {', '.join(ds.list_saved_views())}")
+    view = ds.load_saved_view(args.view)
+    prefill(view.limit(args.limit) if args.limit else view, weights, label)
+    report = push(
+        view,
+        server,
+        label.project,
+        classes,
+        args.limit,
+        label.predictions_field,
+        view_name=args.view,
+    )
     print(report.summary())
     return 0
 
@@ -538,7 +552,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the FiftyOne App for the curated dataset on 127.0.0.1; open the "
         "printed address in a browser. Ctrl-C stops it.",
     )
-    p.add_argument("--view", help="a saved view: fights, garbage, night, unreviewed, val, hard")
+    p.add_argument(
+        "--view",
+        help="a saved view: fights, garbage, night, unreviewed, reviewed, val, hard, to_label, "
+        "disagree",
+    )
     p.add_argument("--port", type=int, default=5151)
     p.add_argument("--no-wait", action="store_true", help="start and return (for scripts)")
     _add_overrides(p)
@@ -557,15 +575,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "label",
-        help="annotation round trip: push frames to Label Studio, pull labels back",
-        description="push: send the frames of a saved view (default: unreviewed) to the Label "
-        "Studio project with the model's boxes as predictions, never twice. pull: bring "
-        "completed annotations back into FiftyOne as ground truth, tagged reviewed; the raw "
-        "export is saved to data/labels/labelstudio-export.json (DVC).",
+        help="annotation loop: rank frames, push them to Label Studio, pull labels, restore",
+        description="rank: order the unreviewed frames by label.rank (view to_label), the "
+        "model pre-filling those without its boxes. push: make the first --limit frames of a "
+        "view (default to_label, ranked first) tasks, pre-filled, never twice. pull: bring "
+        "completed annotations back into FiftyOne as ground truth, tagged reviewed, compared "
+        "with the model (view disagree); the export is saved to "
+        "data/labels/labelstudio-export.json (DVC). restore: rebuild the Label Studio project "
+        "from that export (--rev: from an older git revision) after its data was lost.",
     )
-    p.add_argument("action", choices=["push", "pull"])
-    p.add_argument("--view", default="unreviewed", help="push: the saved view to send")
-    p.add_argument("--limit", type=int, help="push: at most this many new tasks")
+    p.add_argument("action", choices=["rank", "push", "pull", "restore"])
+    p.add_argument("--view", default="to_label", help="push: the saved view to send")
+    p.add_argument("--limit", type=int, help="push: the first this many frames of the view")
+    p.add_argument("--rev", help="restore: the git revision of the export (default: the file)")
     _add_overrides(p)
     p.set_defaults(handler=_cmd_label)
 

@@ -317,11 +317,39 @@ class FightsParams(_Strict):
     stream: FightStreaming = Field(default_factory=lambda: FightStreaming())
 
 
+class RankParams(_Strict):
+    """`label.rank`: which frames a push sends first (the `to_label` view)."""
+
+    by: Literal["uncertainty", "mistakenness", "uniqueness", "random", "dataset"] = Field(
+        "uncertainty",
+        description="uncertainty: the model's least sure boxes; mistakenness: FiftyOne Brain's "
+        "estimate that the label is wrong (frames with a label); uniqueness: Brain's; random; "
+        "dataset: dataset order",
+    )
+    uniqueness_weight: float = Field(
+        0.3, ge=0, le=1, description="share of Brain's uniqueness blended into the score"
+    )
+    spread_by: list[str] = Field(
+        default_factory=lambda: ["camera", "time_of_day"],
+        description="sample fields dealt round-robin, so no camera is forgotten",
+    )
+    leave_out: list[str] = Field(
+        default_factory=lambda: ["near_duplicate", "leak", "source_missing"],
+        description="tags never pushed",
+    )
+    seed: int = 7
+
+
 class LabelParams(_Strict):
-    """`label`: the Label Studio round trip (`ambon label push|pull`)."""
+    """`label`: the Label Studio round trip (`ambon label rank|push|pull|restore`)."""
 
     project: str = Field("ambon-cv frames", min_length=1, description="Label Studio project")
     predictions_field: str = Field("predictions", description="the model's boxes in FiftyOne")
+    model: str = Field(
+        "models/best.pt", description="the model that pre-fills pushed frames (run at push time)"
+    )
+    conf: float = Field(0.1, gt=0, lt=1, description="the least confidence of a pre-filled box")
+    rank: RankParams = Field(default_factory=RankParams)
 
 
 EXPORT_FORMATS = (

@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ambon_cv.curate.labelstudio import connect, find_project, pull, push
+from ambon_cv.config import LabelParams
+from ambon_cv.curate.labelstudio import connect, find_project, pull, push, read_export, restore
 from ambon_cv.curate.labelstudio_server import LabelStudioError, Server, down, up
+from ambon_cv.curate.ranking import rank
+from ambon_cv.evaluate.detector import model_version
 from ambon_cv.services import free_port
 
-from ..conftest import run
+from ..conftest import ROOT, run
 
 CLASSES = ["garbage", "garbage_bin", "overflow", "fight", "person"]
 TITLE = "ambon-cv test frames"
@@ -109,6 +115,12 @@ def test_round_trip(server, labelled, project, registry):
     assert (result.reviewed, result.cancelled, result.not_annotated) == (4, 1, 3)
     reviewed = labelled.match_tags("reviewed")
     assert len(reviewed) == 4
+    assert len(labelled.load_saved_view("reviewed")) == 4
+    # a box added or deleted by the annotator is a disagreement with the model; an accepted
+    # frame is not
+    disagree = set(labelled.load_saved_view("disagree").values("frame_id"))
+    assert {add.data["frame_id"], delete.data["frame_id"]} <= disagree
+    assert accept.data["frame_id"] not in disagree and result.disagree == len(disagree)
 
     def pixels(frame_id: str) -> tuple[list, np.ndarray, object]:
         s = labelled.match({"frame_id": frame_id}).first()
@@ -223,3 +235,97 @@ def test_frames_whose_files_moved_are_skipped_and_listed(server, labelled, tmp_p
         moved.rename(sample.filepath)
     assert report.created == 0 and report.missing_files == [sample.filepath]
     assert "file missing" in report.summary()
+
+
+def test_push_sends_the_queue_in_order_every_frame_prefilled(server, project, registry, trained):
+    root, _, _ = project
+    _, ds = run(project, registry, "t-queue")
+    weights = root / "models" / "best.pt"
+    rank(ds, LabelParams(conf=0.01), weights)
+    queue = ds.load_saved_view("to_label")
+    title = "ambon-cv queue"
+    report = push(queue, server, title, CLASSES, limit=6, view_name="to_label")
+    assert report.created == report.with_predictions == 6, "a pushed frame was not pre-filled"
+    client = connect(server)
+    pid = find_project(client, title).id
+    tasks = sorted(client.tasks.list(project=pid, fields="all"), key=lambda t: t.id)
+    assert [t.data["frame_id"] for t in tasks] == queue.limit(6).values("frame_id")
+    version = model_version(weights)
+    assert {client.predictions.list(task=t.id)[0].model_version for t in tasks} == {version}
+
+    annotate(client, tasks[0].id, [])
+    annotate(client, tasks[1].id, [], cancelled=True)
+    again = push(queue, server, title, CLASSES, limit=6, view_name="to_label")
+    assert again.created == 0 and again.already_there == 6, "the same push made new tasks"
+    assert again.in_project == {"reviewed": 1, "skipped": 1, "waiting": 4}
+    text = again.summary()
+    assert "0 new tasks" in text and "6 of those frames were already in Label Studio" in text
+    assert "1 reviewed, 1 skipped, 4 waiting" in text
+
+
+def test_a_stopped_server_is_named_at_once_by_the_cli(tmp_path):
+    env = {
+        **os.environ,
+        "AMBON_LS_USERNAME": "a@b.c",
+        "AMBON_LS_PASSWORD": "x",
+        "AMBON_LS_TOKEN": "e" * 40,
+        "AMBON_LS_PORT": str(free_port()),
+    }
+    ambon = Path(sys.executable).with_name("ambon")
+    for action in ("push", "pull", "restore"):
+        started = time.perf_counter()
+        out = subprocess.run(
+            [str(ambon), "label", action], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        took = time.perf_counter() - started
+        print(f"ambon label {action} against a stopped server: {took:.2f} s")
+        assert out.returncode != 0
+        assert "not running at http://127.0.0.1:" in out.stderr + out.stdout
+        assert "ambon labelstudio up" in out.stderr + out.stdout
+        assert took < 10, f"{action} took {took:.1f} s to say the server is down"
+
+
+def test_restore_after_the_server_lost_its_data(server, labelled, project):
+    root = project[0]
+    before = pull(labelled, server, TITLE, CLASSES, root)  # saves the export
+    exported = read_export(root)
+    annotations = [a for t in exported for a in t["annotations"]]
+    want = {
+        "annotations": sum(not a["was_cancelled"] for a in annotations),
+        "skips": sum(bool(a["was_cancelled"]) for a in annotations),
+        "predictions": sum(len(t["predictions"]) for t in exported),
+    }
+    assert want["annotations"] >= 4 and want["skips"] >= 1 and want["predictions"] == 8
+
+    down(server)
+    shutil.rmtree(server.data_dir)
+    up(server)
+    with pytest.raises(LabelStudioError, match="ambon label restore"):
+        pull(labelled, server, TITLE, CLASSES, root)
+
+    report = restore(server, TITLE, CLASSES, root)
+    assert report.created == len(exported) and report.already_there == 0
+    got = {k: getattr(report, k) for k in want}
+    assert got == want, report.summary()
+    client = connect(server)
+    pid = find_project(client, TITLE).id
+    frames = [t.data["frame_id"] for t in client.tasks.list(project=pid, fields="all")]
+    assert len(frames) == len(set(frames)) == len(exported), "duplicate tasks"
+
+    twice = restore(server, TITLE, CLASSES, root)
+    assert (twice.created, twice.annotations, twice.skips, twice.predictions) == (0, 0, 0, 0)
+    assert twice.already_there == len(exported)
+
+    after = pull(labelled, server, TITLE, CLASSES, root)
+    assert (after.reviewed, after.cancelled, after.boxes) == (
+        before.reviewed,
+        before.cancelled,
+        before.boxes,
+    )
+    assert set(labelled.match_tags("reviewed").values("annotator")) == {server.username}
+    assert push(labelled.exists("predictions"), server, TITLE, CLASSES, limit=8).created == 0
+
+
+def test_restore_names_a_revision_without_an_export(project):
+    with pytest.raises(LabelStudioError, match=r"no saved .* git revision nope"):
+        read_export(project[0], rev="nope")

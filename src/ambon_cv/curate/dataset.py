@@ -36,7 +36,7 @@ from ambon_cv.curate.splits import assign_splits, closest_cross_split_gap
 from ambon_cv.paths import under_root
 
 REVIEWED = "reviewed"
-VIEWS = ("fights", "garbage", "night", "unreviewed", "val", "hard")
+DISAGREE = "human_vs_model"  # the evaluation key comparing reviewed labels with the model
 
 
 @dataclass
@@ -123,22 +123,7 @@ class CurationReport:
 def _to_fo_detections(fo, record: CurationRecord):
     if record.truth is None:
         return None
-    w, h = record.width, record.height
-    return fo.Detections(
-        detections=[
-            fo.Detection(
-                label=name,
-                bounding_box=[x1 / w, y1 / h, (x2 - x1) / w, (y2 - y1) / h],
-                object_id=int(oid),
-            )
-            for (x1, y1, x2, y2), name, oid in zip(
-                record.truth.xyxy.tolist(),
-                record.truth.class_names(),
-                record.truth.object_id.tolist(),
-                strict=True,
-            )
-        ]
-    )
+    return record.truth.to_fiftyone(record.width, record.height, truth=True)
 
 
 def _fields(fo, record: CurationRecord, registry: CameraRegistry) -> dict:
@@ -285,7 +270,9 @@ def run_brain(fo, ds, embedder, thresholds, progress: bool = True) -> tuple[int,
 
 
 def save_views(fo, ds) -> list[str]:
-    """The views the team opens every day (and `hard` once a model's predictions exist)."""
+    """The views the team opens every day; `hard` once a model's predictions exist, `to_label`
+    once frames are ranked (`ambon label rank|push`), `disagree` once a pull has compared the
+    reviewed frames with the model."""
     from fiftyone import ViewField as F
 
     labels = F("ground_truth.detections.label")
@@ -294,10 +281,19 @@ def save_views(fo, ds) -> list[str]:
         "garbage": ds.match(labels.contains(["garbage", "overflow"])),
         "night": ds.match(F("time_of_day") == "night"),
         "unreviewed": ds.match_tags(REVIEWED, bool=False),
+        "reviewed": ds.match_tags(REVIEWED),
         "val": ds.match(F("split") == "val"),
     }
     if ds.has_sample_field("mistakenness"):
         views["hard"] = ds.match(F("mistakenness") > 0.5).sort_by("mistakenness", reverse=True)
+    if ds.has_sample_field("label_rank"):
+        views["to_label"] = (
+            ds.match_tags(REVIEWED, bool=False).exists("label_rank").sort_by("label_rank")
+        )
+    if ds.has_sample_field(f"{DISAGREE}_fp"):
+        views["disagree"] = ds.match_tags(REVIEWED).match(
+            (F(f"{DISAGREE}_fp") > 0) | (F(f"{DISAGREE}_fn") > 0)
+        )
     for name, view in views.items():
         ds.save_view(name, view, overwrite=True)
     return list(views)

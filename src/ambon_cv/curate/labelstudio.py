@@ -1,15 +1,21 @@
 """The annotation round trip between FiftyOne and a real Label Studio server.
 
-`push()` sends frames (a saved view, e.g. `unreviewed`) to a Label Studio project whose labeling
-config is generated from the class list; images are served by the server's local-files storage
-(no copies), and the current model's boxes go along as predictions (score, model version). A
-frame already in the project is never pushed twice.
+`push()` makes the first frames of a view (`to_label`, ranked by `ambon_cv.curate.ranking`)
+tasks of a Label Studio project whose labeling config is generated from the class list; images
+are served by the server's local-files storage (no copies), and the model's boxes go along as
+a prediction with the model version. A frame already in the project is never pushed twice, so
+the same push twice makes no new task.
 
-`pull()` brings completed annotations back as ground truth, tags the samples `reviewed` and
-records annotator and lead time. Model predictions never become ground truth, a cancelled task
-changes nothing, and every pull first saves Label Studio's raw export to
-`data/labels/labelstudio-export.json` (tracked by DVC), so the annotators' work survives the
-loss of the Label Studio database.
+`pull()` brings completed annotations back as ground truth, tags the samples `reviewed`,
+records annotator and lead time, and compares the human labels with the model (the
+`disagree` view). Model predictions never become ground truth, a cancelled task changes
+nothing, and every pull first saves the project's export to
+`data/labels/labelstudio-export.json` (tracked by DVC): Label Studio's JSON export with each
+task's predictions written out (its own export gives only their ids) and each annotator's
+e-mail beside the annotation.
+
+`restore()` rebuilds the project from that file (any git revision of it): tasks, predictions,
+annotations and skips, by the annotators who made them, without duplicating a task.
 """
 
 from __future__ import annotations
@@ -39,19 +45,42 @@ def label_config(classes: list[str]) -> str:
     )
 
 
+NOT_RUNNING = "Label Studio is not running at {url}: start it with `ambon labelstudio up`"
+
+
+def reachable(server: Server, timeout: float = 1.0) -> bool:
+    """Whether the server answers on its port (within `timeout`, before any SDK import)."""
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require_running(server: Server) -> None:
+    """Fail at once (within about a second) when the server is not there.
+
+    Raises:
+        LabelStudioError: nothing listens on the server's port.
+    """
+    if not reachable(server):
+        raise LabelStudioError(NOT_RUNNING.format(url=server.url))
+
+
 def connect(server: Server):
     """An SDK client that has proven it can talk to the server with the token."""
     import httpx
     from label_studio_sdk import LabelStudio
     from label_studio_sdk.core.api_error import ApiError
 
+    require_running(server)
     client = LabelStudio(base_url=server.url, api_key=server.token, timeout=60)
     try:
         client.users.whoami()
     except httpx.ConnectError:
-        raise LabelStudioError(
-            f"Label Studio is not running at {server.url}: start it with `ambon labelstudio up`"
-        ) from None
+        raise LabelStudioError(NOT_RUNNING.format(url=server.url)) from None
     except ApiError as err:
         if err.status_code in (401, 403):
             raise LabelStudioError(
@@ -128,34 +157,74 @@ def _to_result(det, width: int, height: int, index: int) -> dict:
     }
 
 
-def _task_frame_ids(client, project_id: int) -> dict[str, int]:
-    ids = {}
+@dataclass(frozen=True)
+class TaskState:
+    id: int
+    annotations: int  # submitted
+    skipped: int  # cancelled annotations
+    predictions: int
+
+
+def _tasks(client, project_id: int) -> dict[str, TaskState]:
+    """The project's tasks by frame id."""
+    out = {}
     for task in client.tasks.list(project=project_id, fields="all"):
         frame_id = (task.data or {}).get("frame_id")
         if frame_id:
-            ids[frame_id] = task.id
-    return ids
+            cancelled = task.cancelled_annotations or 0
+            out[frame_id] = TaskState(
+                task.id,
+                (task.total_annotations or 0),
+                cancelled,
+                task.total_predictions or 0,
+            )
+    return out
 
 
 @dataclass
 class PushReport:
     project: int
+    view: str
+    asked: int  # the first frames of the view looked at
     created: int
     already_there: int
     with_predictions: int
+    with_boxes: int
+    models: list[str]
+    in_project: dict[str, int]  # after the push: reviewed, skipped, waiting
     missing_files: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
+        models = ", ".join(self.models) or "none"
         text = (
-            f"label push: {self.created} new tasks in project {self.project} "
-            f"({self.with_predictions} pre-filled by the model), {self.already_there} "
-            "already there"
+            f"label push: {self.created} new tasks in project {self.project} from the first "
+            f"{self.asked} frames of view {self.view} ({self.with_predictions} pre-filled by "
+            f"{models}, {self.with_boxes} of them with boxes); {self.already_there} of those "
+            f"frames were already in Label Studio. The project now holds "
+            f"{sum(self.in_project.values())} tasks: {self.in_project['reviewed']} reviewed, "
+            f"{self.in_project['skipped']} skipped, {self.in_project['waiting']} waiting"
         )
         if self.missing_files:
             text += f"; {len(self.missing_files)} frames skipped, file missing: " + ", ".join(
                 self.missing_files[:5]
             )
         return text
+
+
+def _prediction(preds, classes: list[str], width: int, height: int, version: str) -> dict:
+    known = [d for d in preds.detections if d.label in classes]
+    scores = [d.confidence for d in known if d.confidence is not None]
+    return {
+        "model_version": version,
+        "score": float(sum(scores) / len(scores)) if scores else 0.0,
+        "result": [_to_result(d, width, height, i) for i, d in enumerate(known)],
+    }
+
+
+def _in_project(tasks: dict[str, TaskState]) -> dict[str, int]:
+    reviewed = sum(1 for t in tasks.values() if t.annotations)
+    skipped = sum(1 for t in tasks.values() if not t.annotations and t.skipped)
+    return {"reviewed": reviewed, "skipped": skipped, "waiting": len(tasks) - reviewed - skipped}
 
 
 def push(
@@ -166,15 +235,24 @@ def push(
     limit: int | None = None,
     predictions_field: str = "predictions",
     model_version: str | None = None,
+    view_name: str = "",
 ) -> PushReport:
-    """Create tasks for the frames of `view` not yet in the project (at most `limit`)."""
+    """Make the first `limit` frames of `view` (all without a limit) tasks, in the view's
+    order; frames already in the project are counted, not pushed again. Every frame that has
+    the model's boxes (even none found) goes with them as a prediction, with the model version
+    (field `predictions_model`, else the dataset's `model_version`, else `model_version`)."""
     client = connect(server)
     project = ensure_project(client, server, title, classes)
-    existing = _task_frame_ids(client, project.id)
-    has_predictions = view.has_sample_field(predictions_field)
-    version = model_version or view._dataset.info.get("model_version", "unknown")
-    tasks, missing, already = [], [], 0
-    for sample in view:
+    existing = _tasks(client, project.id)
+    shown = view.limit(limit) if limit else view
+    has_predictions = shown.has_sample_field(predictions_field)
+    has_version = shown.has_sample_field("predictions_model")
+    default_version = model_version or view._dataset.info.get("model_version", "unknown")
+    tasks, missing, already, models = [], [], 0, set()
+    fields = ["frame_id", "camera", "metadata"]
+    fields += [predictions_field] if has_predictions else []
+    fields += ["predictions_model"] if has_version else []
+    for sample in shown.select_fields(fields):
         if sample.frame_id in existing:
             already += 1
             continue
@@ -192,19 +270,11 @@ def push(
             }
         }
         preds = sample[predictions_field] if has_predictions else None
-        if preds is not None and preds.detections:
-            known = [d for d in preds.detections if d.label in classes]
-            scores = [d.confidence for d in known if d.confidence is not None]
-            task["predictions"] = [
-                {
-                    "model_version": version,
-                    "score": float(sum(scores) / len(scores)) if scores else 0.0,
-                    "result": [_to_result(d, w, h, i) for i, d in enumerate(known)],
-                }
-            ]
+        if preds is not None:
+            version = (sample["predictions_model"] if has_version else None) or default_version
+            task["predictions"] = [_prediction(preds, classes, w, h, version)]
+            models.add(version)
         tasks.append(task)
-        if limit and len(tasks) >= limit:
-            break
     ensure_storages(
         client,
         server,
@@ -214,7 +284,16 @@ def push(
     for start in range(0, len(tasks), 500):
         client.projects.import_tasks(project.id, request=tasks[start : start + 500])
     return PushReport(
-        project.id, len(tasks), already, sum(1 for t in tasks if "predictions" in t), missing
+        project.id,
+        view_name or "(given)",
+        len(shown),
+        len(tasks),
+        already,
+        sum(1 for t in tasks if "predictions" in t),
+        sum(1 for t in tasks if t.get("predictions") and t["predictions"][0]["result"]),
+        sorted(models),
+        _in_project(_tasks(client, project.id)),
+        missing,
     )
 
 
@@ -226,6 +305,7 @@ class PullReport:
     cancelled: int
     not_annotated: int
     boxes: int
+    disagree: int
     unknown_frames: list[str]
     export: Path
 
@@ -233,7 +313,8 @@ class PullReport:
         return (
             f"label pull: {self.reviewed} frames reviewed ({self.boxes} boxes), "
             f"{self.cancelled} cancelled, {self.not_annotated} not yet annotated, of "
-            f"{self.tasks} tasks; raw export saved to {self.export}"
+            f"{self.tasks} tasks; {self.disagree} reviewed frames disagree with the model "
+            f"(view disagree); export saved to {self.export}"
             + (
                 f"; {len(self.unknown_frames)} frames no longer in the dataset"
                 if self.unknown_frames
@@ -243,10 +324,24 @@ class PullReport:
 
 
 def _export(client, project_id: int) -> list[dict]:
+    """Label Studio's JSON export of every task, made self-contained: each task's predictions
+    written out (the export itself lists their ids only) and each annotation's annotator
+    e-mail beside its user id (`annotator_email`)."""
     chunks = client.projects.exports.download_sync(
         project_id, export_type="JSON", download_all_tasks=True
     )
-    return json.loads(b"".join(chunks))
+    tasks = json.loads(b"".join(chunks))
+    predictions: dict[int, list[dict]] = {}
+    for pred in client.predictions.list(project=project_id):
+        predictions.setdefault(pred.task, []).append(
+            {"model_version": pred.model_version, "score": pred.score, "result": pred.result}
+        )
+    emails = {u.id: u.email for u in client.users.list()}
+    for task in tasks:
+        task["predictions"] = predictions.get(task["id"], [])
+        for ann in task.get("annotations", []):
+            ann["annotator_email"] = _annotator(ann, emails)
+    return tasks
 
 
 def _save_export(tasks: list[dict], root: Path) -> Path:
@@ -266,13 +361,43 @@ def _save_export(tasks: list[dict], root: Path) -> Path:
 
 
 def _annotator(annotation: dict, emails: dict[int, str]) -> str | None:
+    if annotation.get("annotator_email"):
+        return annotation["annotator_email"]
     who = annotation.get("completed_by")
     if isinstance(who, dict):
         return who.get("email") or emails.get(who.get("id"), str(who.get("id")))
     return None if who is None else emails.get(who, str(who))
 
 
-def pull(dataset, server: Server, title: str, classes: list[str], root: Path) -> PullReport:
+def compare_with_model(dataset, predictions_field: str = "predictions") -> int:
+    """Evaluate the model's boxes against the reviewed labels (evaluation `human_vs_model`,
+    IoU 0.5) and save the `disagree` view; returns how many reviewed frames disagree."""
+    from fiftyone import ViewField as F
+
+    from ambon_cv.curate.dataset import DISAGREE, REVIEWED, save_views
+
+    if not dataset.has_sample_field(predictions_field):
+        return 0
+    reviewed = dataset.match_tags(REVIEWED).exists(predictions_field).exists("ground_truth")
+    if DISAGREE in dataset.list_evaluations():
+        dataset.delete_evaluation(DISAGREE)
+    if not len(reviewed):
+        return 0
+    reviewed.evaluate_detections(
+        predictions_field, gt_field="ground_truth", eval_key=DISAGREE, iou=0.5, progress=False
+    )
+    save_views(None, dataset)
+    return len(reviewed.match((F(f"{DISAGREE}_fp") > 0) | (F(f"{DISAGREE}_fn") > 0)))
+
+
+def pull(
+    dataset,
+    server: Server,
+    title: str,
+    classes: list[str],
+    root: Path,
+    predictions_field: str = "predictions",
+) -> PullReport:
     """Bring completed annotations back into `dataset` as ground truth (see module doc).
 
     Raises:
@@ -285,12 +410,12 @@ def pull(dataset, server: Server, title: str, classes: list[str], root: Path) ->
     project = find_project(client, title)
     if project is None:
         raise LabelStudioError(
-            f"no Label Studio project '{title}' at {server.url} (deleted by hand?): push frames "
-            "again with `ambon label push`; pulled labels already in FiftyOne are kept"
+            f"no Label Studio project '{title}' at {server.url} (its data lost?): rebuild it "
+            "from the saved export with `ambon label restore`; pulled labels already in "
+            "FiftyOne are kept"
         )
     tasks = _export(client, project.id)
     export = _save_export(tasks, root)
-    emails = {u.id: u.email for u in client.users.list()}
 
     updates: dict[str, tuple] = {}
     unknown: dict[str, list] = {}
@@ -322,7 +447,7 @@ def pull(dataset, server: Server, title: str, classes: list[str], root: Path) ->
         frame_id = task["data"].get("frame_id")
         updates[frame_id] = (
             fo.Detections(detections=dets),
-            _annotator(ann, emails),
+            _annotator(ann, {}),
             ann.get("lead_time"),
             task["id"],
         )
@@ -350,6 +475,163 @@ def pull(dataset, server: Server, title: str, classes: list[str], root: Path) ->
         cancelled,
         not_annotated,
         sum(len(u[0].detections) for u in rows.values()),
+        compare_with_model(dataset, predictions_field),
         unknown_frames,
         export,
+    )
+
+
+# --- restore --------------------------------------------------------------------------------
+
+
+def read_export(root: Path, rev: str | None = None) -> list[dict]:
+    """The saved export: the working tree's file, or the version of git revision `rev`
+    (through DVC, from the project's cache or its remote).
+
+    Raises:
+        LabelStudioError: no such export at that revision.
+    """
+    path = root / EXPORT
+    if rev is None and path.is_file():
+        return json.loads(path.read_text())
+    import dvc.api
+
+    try:
+        with dvc.api.open(str(EXPORT), repo=str(root), rev=rev) as handle:
+            return json.load(handle)
+    except Exception as err:  # dvc raises many kinds; all mean "not there"
+        where = f"git revision {rev}" if rev else "the working tree"
+        raise LabelStudioError(
+            f"no saved Label Studio export {EXPORT} at {where} ({type(err).__name__}: "
+            f"{str(err)[:200]}); a pull saves it, `dvc pull {EXPORT}.dvc` fetches it"
+        ) from None
+
+
+@dataclass
+class RestoreReport:
+    project: int
+    source: str
+    tasks: int
+    created: int
+    already_there: int
+    annotations: int
+    skips: int
+    predictions: int
+    users: list[str]
+
+    def summary(self) -> str:
+        return (
+            f"label restore from {self.source}: {self.tasks} tasks, {self.created} re-created "
+            f"and {self.already_there} already in project {self.project}; restored "
+            f"{self.annotations} annotations, {self.skips} skips and {self.predictions} "
+            "predictions"
+            + (f"; annotator accounts re-created: {', '.join(self.users)}" if self.users else "")
+        )
+
+
+def _signature(result: list | None) -> str:
+    return json.dumps(result or [], sort_keys=True)
+
+
+def restore(
+    server: Server, title: str, classes: list[str], root: Path, rev: str | None = None
+) -> RestoreReport:
+    """Rebuild the project from the saved export (see `read_export`): a task for every
+    exported frame not in the project, and the predictions, annotations and skips a task
+    lacks, each annotation by its annotator (an account is re-created, without a password,
+    when the server has lost it). Running it twice changes nothing the second time."""
+    import secrets
+
+    exported = read_export(root, rev)
+    client = connect(server)
+    project = ensure_project(client, server, title, classes)
+    existing = _tasks(client, project.id)
+    users = {u.email: u.id for u in client.users.list()}
+    new_users: list[str] = []
+    ensure_storages(
+        client,
+        server,
+        project.id,
+        [
+            _document_root(server) / unquote(t["data"][IMAGE].split("?d=", 1)[1])
+            for t in exported
+            if "?d=" in t.get("data", {}).get(IMAGE, "")
+        ],
+    )
+
+    def user_id(email: str | None) -> int | None:
+        if not email or "@" not in email:
+            return None
+        if email not in users:
+            user = client.users.create(
+                username=email.split("@")[0] + "-" + secrets.token_hex(3),
+                email=email,
+            )
+            users[email] = user.id
+            new_users.append(email)
+        return users[email]
+
+    created = already = n_ann = n_skip = n_pred = 0
+    for task in exported:
+        frame_id = task.get("data", {}).get("frame_id")
+        if not frame_id:
+            continue
+        state = existing.get(frame_id)
+        if state is None:
+            task_id = client.tasks.create(project=project.id, data=task["data"]).id
+            state = TaskState(task_id, 0, 0, 0)
+            existing[frame_id] = state
+            created += 1
+        else:
+            already += 1
+        if not state.predictions:
+            for pred in task.get("predictions", []):
+                if isinstance(pred, dict):  # Label Studio's own export has ids only
+                    client.predictions.create(
+                        task=state.id,
+                        result=pred.get("result") or [],
+                        score=pred.get("score"),
+                        model_version=pred.get("model_version"),
+                    )
+                    n_pred += 1
+        anns = task.get("annotations", [])
+        if not anns:
+            continue
+        have = set()  # submitted results already there; skips are matched by count
+        if state.annotations:
+            have = {_signature(a.result) for a in client.annotations.list(state.id)}
+        skips_there = state.skipped
+        for ann in anns:
+            cancelled = bool(ann.get("was_cancelled"))
+            if cancelled and skips_there:
+                skips_there -= 1
+                continue
+            sig = _signature(ann.get("result"))
+            if not cancelled and sig in have:
+                continue
+            extra = {}
+            if (uid := user_id(_annotator(ann, {}))) is not None:
+                extra["completed_by"] = uid
+            client.annotations.create(
+                state.id,
+                result=ann.get("result") or [],
+                was_cancelled=cancelled,
+                lead_time=ann.get("lead_time"),
+                **extra,
+            )
+            if cancelled:
+                n_skip += 1
+            else:
+                have.add(sig)
+                n_ann += 1
+    return RestoreReport(
+        project.id,
+        f"{EXPORT} at " + (rev or "the working tree"),
+        len(exported),
+        created,
+        already,
+        n_ann,
+        n_skip,
+        n_pred,
+        new_users,
     )
