@@ -114,6 +114,17 @@ triton_env() {
   log ".venv-triton ready"
 }
 
+fiftyone_hook() {
+  # `fo.load_dataset("ambon")` from any Python of .venv finds the project's database: a .pth
+  # that runs src/ambon_cv/fiftyone_env.py at interpreter start (see that file). Rewritten on
+  # every run, since it names this clone's path.
+  local site pth line
+  site=$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+  pth="$site/ambon_cv_fiftyone.pth"
+  line="import importlib.util as _u; _s = _u.spec_from_file_location('ambon_cv_fiftyone_env', '$PWD/src/ambon_cv/fiftyone_env.py'); _m = _u.module_from_spec(_s); _s.loader.exec_module(_m); _m.install()"
+  [ "$(cat "$pth" 2>/dev/null)" = "$line" ] || printf '%s\n' "$line" > "$pth"
+}
+
 git_identity() {
   # DVC experiments and DVCLive commit inside the repository and need an identity.
   git rev-parse --git-dir >/dev/null 2>&1 || return 0
@@ -129,6 +140,7 @@ git_identity
 { labelstudio_env && triton_env; } > .setup-labelstudio.log 2>&1 &
 ls_pid=$!
 main_env
+fiftyone_hook
 if ! wait "$ls_pid"; then
   cat .setup-labelstudio.log >&2
   die "building .venv-labelstudio or .venv-triton failed (log above)"

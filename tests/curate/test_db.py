@@ -3,12 +3,18 @@ folder is taken."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
+import sys
 
 import pytest
 
-from ambon_cv.curate.db import Database, DatabaseError, ensure_db, status, stop_db
-from ambon_cv.services import free_port
+from ambon_cv.curate.db import Database, DatabaseError, database, ensure_db, status, stop_db
+from ambon_cv.services import free_port, port_in_use
+
+from ..conftest import ROOT
 
 
 def test_start_reuse_stop(tmp_path):
@@ -54,3 +60,52 @@ def test_data_folder_held_by_another_mongod_is_refused(tmp_path):
     finally:
         (first.folder / "first.pid").rename(first.pidfile)
         stop_db(first)
+
+
+def _python(code: str, port: int, cwd) -> subprocess.CompletedProcess:
+    """The project's Python as a user starts it: no FiftyOne settings of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIFTYONE_")}
+    env["AMBON_DB_PORT"] = str(port)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_venv_points_fiftyone_at_the_project(tmp_path):
+    """make setup's .pth: a plain `python` of .venv is given the project's database (nothing
+    is started until fiftyone is imported)."""
+    port = free_port()
+    out = _python("import os; print(os.environ.get('FIFTYONE_DATABASE_URI'))", port, tmp_path)
+    assert out.stdout.strip() == f"mongodb://127.0.0.1:{port}", out.stderr
+    assert not port_in_use(port)
+
+
+def test_fo_load_dataset_finds_the_projects_dataset(tmp_path):
+    """`import fiftyone as fo; fo.load_dataset(...)` in a project starts its mongod and finds
+    what an earlier process saved there."""
+    project = tmp_path / "project"
+    hook = project / "src" / "ambon_cv" / "fiftyone_env.py"
+    hook.parent.mkdir(parents=True)
+    shutil.copy(ROOT / "src" / "ambon_cv" / "fiftyone_env.py", hook)
+    (project / "dvc.yaml").write_text("stages: {}\n")
+    load = (
+        "import importlib.util as u, os; "
+        f"s = u.spec_from_file_location('hook', {str(hook)!r}); m = u.module_from_spec(s); "
+        "s.loader.exec_module(m); os.environ.pop('FIFTYONE_DATABASE_URI', None); m.install(); "
+    )
+    port = free_port()
+    try:
+        made = _python(
+            load + "import fiftyone as fo; fo.Dataset('ambon', persistent=True)", port, project
+        )
+        assert made.returncode == 0, made.stderr[-2000:]
+        found = _python(
+            load
+            + "import fiftyone as fo; print(fo.config.database_uri, len(fo.load_dataset('ambon')))",
+            port,
+            project,
+        )
+        assert found.stdout.split() == [f"mongodb://127.0.0.1:{port}", "0"], found.stderr[-2000:]
+        assert (project / "data" / "fiftyone" / "db").is_dir()
+    finally:
+        stop_db(database(project, port))
