@@ -33,3 +33,14 @@ def test_each_stage_reads_only_its_own_section_and_declares_outs():
             ]
             produced = any(dep == o or dep.startswith(o + "/") for o in outs)
             assert produced or (ROOT / dep).exists(), f"stage {name}: dep {dep} missing"
+
+
+def test_a_pull_reaches_the_next_fine_tune():
+    """`ambon label pull` saves the annotators' work in data/labels: curate depends on it, so
+    `dvc repro` applies the labels, and train (which depends on curate's export) fine-tunes."""
+    from ambon_cv.curate.labelstudio import EXPORT
+
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    assert str(EXPORT.parent) in stages["curate"]["deps"]
+    assert (ROOT / EXPORT.parent).is_dir()  # in git, so a fresh clone has the dep
+    assert "data/curated/yolo" in stages["train"]["deps"]

@@ -44,6 +44,8 @@ def server(project):
     print(f"label studio start: {s_started:.1f} s")
     yield s
     down(s)
+    # later tests curate datasets of their own: no human labels from this module's pulls
+    (root / "data" / "labels" / "labelstudio-export.json").unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +161,21 @@ def test_round_trip(server, labelled, project, registry):
     run(project, registry, "t-label")
     assert np.allclose(pixels(move.data["frame_id"])[1], pred_pixels(move, moved), atol=1e-6)
 
+    # a fresh database (a new clone) gets the labels back from the saved export, and the
+    # training export carries them
+    report, fresh = run(project, registry, "t-label-fresh")
+    assert report.human_labels == 4
+    again = fresh.match({"frame_id": move.data["frame_id"]}).first()
+    assert "reviewed" in again.tags and again.annotator == server.username
+    w, h = again.metadata.width, again.metadata.height
+    boxes = np.array([d.bounding_box for d in again.ground_truth.detections]) * [w, h, w, h]
+    assert np.allclose(boxes, pred_pixels(move, moved), atol=1e-6)
+    if again.split in ("train", "val"):
+        label_file = (
+            root / "data" / "curated" / "yolo" / "labels" / again.split
+        ) / f"{Path(again.filepath).stem}.txt"
+        assert len(label_file.read_text().splitlines()) == len(boxes)
+
 
 def test_unknown_label_is_named_and_nothing_is_written(server, labelled, project):
     root, _, _ = project
@@ -189,6 +206,7 @@ def test_unknown_label_is_named_and_nothing_is_written(server, labelled, project
         pull(labelled, server, TITLE, CLASSES, root)
     assert labelled.count_sample_tags() == before
     client.annotations.delete(client.annotations.list(task.id)[0].id)
+    pull(labelled, server, TITLE, CLASSES, root)  # the saved export without it again
 
 
 def test_server_down_wrong_token_and_deleted_project(server, labelled, project):
@@ -329,3 +347,38 @@ def test_restore_after_the_server_lost_its_data(server, labelled, project):
 def test_restore_names_a_revision_without_an_export(project):
     with pytest.raises(LabelStudioError, match=r"no saved .* git revision nope"):
         read_export(project[0], rev="nope")
+
+
+def test_the_annotator_guide_from_the_command_line(server, labelled, bench_project):
+    """Steps 3 to 5 of the README's guide as an annotator types them: push, label, pull."""
+    root = bench_project[0]
+    env = {
+        **os.environ,
+        "AMBON_LS_USERNAME": server.username,
+        "AMBON_LS_PASSWORD": server.password,
+        "AMBON_LS_TOKEN": server.token,
+        "AMBON_LS_PORT": str(server.port),
+    }
+    ambon = str(Path(sys.executable).with_name("ambon"))
+    sets = ["-S", f"curate.dataset={labelled.name}", "-S", "label.project=ambon-cv guide"]
+
+    def cli(*args: str) -> str:
+        out = subprocess.run(
+            [ambon, "label", *args, *sets], cwd=root, env=env, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout
+
+    pushed = cli("push", "--limit", "3")
+    assert "label rank:" in pushed and "3 new tasks" in pushed and "3 pre-filled" in pushed
+    assert "0 new tasks" in cli("push", "--limit", "3")
+
+    client = connect(server)
+    pid = find_project(client, "ambon-cv guide").id
+    first = sorted(client.tasks.list(project=pid, fields="all"), key=lambda t: t.id)[0]
+    annotate(client, first.id, client.predictions.list(task=first.id)[0].result)
+    pulled = cli("pull")
+    assert "1 frames reviewed" in pulled
+    labelled.reload()
+    assert first.data["frame_id"] in labelled.load_saved_view("reviewed").values("frame_id")
+    assert first.data["frame_id"] not in labelled.load_saved_view("to_label").values("frame_id")

@@ -33,6 +33,7 @@ from ambon_cv.curate.records import (
     load_yolo_folder,
 )
 from ambon_cv.curate.splits import assign_splits, closest_cross_split_gap
+from ambon_cv.errors import AmbonError
 from ambon_cv.paths import under_root
 
 REVIEWED = "reviewed"
@@ -47,6 +48,7 @@ class CurationReport:
     updated: int
     removed: int
     kept_reviewed: int
+    human_labels: int  # frames labelled in Label Studio, from the saved export
     per_split: dict[str, int]
     per_source: dict[str, int]
     per_camera: dict[str, int]
@@ -69,7 +71,8 @@ class CurationReport:
             f"# Curation report: dataset `{self.dataset}`",
             "",
             f"{self.samples} samples ({self.added} added, {self.updated} updated, "
-            f"{self.removed} removed, {self.kept_reviewed} human-reviewed kept as they were).",
+            f"{self.removed} removed, {self.kept_reviewed} human-reviewed kept as they were); "
+            f"{self.human_labels} frames labelled in Label Studio (data/labels).",
             "",
             "| split | samples |",
             "|---|---|",
@@ -232,6 +235,25 @@ def write_dataset(
     }
 
 
+def human_labels(ds, root: Path, classes: list[str]) -> int:
+    """Apply the annotators' labels saved by the last `ambon label pull` (the DVC-tracked
+    export, so a fresh clone trains on them too); returns the frames labelled."""
+    from ambon_cv.curate.labelstudio import EXPORT, apply_labels, labels_from_export
+
+    path = root / EXPORT
+    if not path.is_file():
+        return 0
+    try:
+        tasks = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise CurationInputError(f"{path} is not a Label Studio JSON export: {err}") from None
+    try:
+        labels = labels_from_export(tasks, classes)
+    except AmbonError as err:
+        raise CurationInputError(f"{path}: {err}") from None
+    return apply_labels(ds, labels)
+
+
 def run_brain(fo, ds, embedder, thresholds, progress: bool = True) -> tuple[int, int]:
     """Embeddings, uniqueness, representativeness, near-duplicates and leaks; returns
     (near-duplicates, leaks) and tags the samples `near_duplicate` / `leak`."""
@@ -353,6 +375,7 @@ def curate(
     fo = connect(root)
     t = time.perf_counter()
     ds, changes = write_dataset(fo, params.dataset, records, registry, progress)
+    human = human_labels(ds, root, params.classes)
     seconds["ingest"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -376,6 +399,7 @@ def curate(
         dataset=params.dataset,
         samples=len(ds),
         **changes,
+        human_labels=human,
         per_split=dict(Counter(r.split for r in records)),
         per_source=dict(Counter(r.dataset_tag for r in records)),
         per_camera=dict(Counter(r.camera for r in records)),

@@ -404,8 +404,6 @@ def pull(
         LabelStudioError: the server is down, the token is wrong, the project is gone, or an
             annotation uses a class params does not know (nothing is written then).
     """
-    import fiftyone as fo
-
     client = connect(server)
     project = find_project(client, title)
     if project is None:
@@ -416,8 +414,48 @@ def pull(
         )
     tasks = _export(client, project.id)
     export = _save_export(tasks, root)
+    labels = labels_from_export(tasks, classes)
+    present = set(dataset.distinct("frame_id"))
+    reviewed = apply_labels(dataset, labels)
+    disagree = compare_with_model(dataset, predictions_field)
+    return PullReport(
+        project.id,
+        len(tasks),
+        reviewed,
+        labels.cancelled,
+        labels.not_annotated,
+        sum(len(u.boxes.detections) for f, u in labels.frames.items() if f in present),
+        disagree,
+        [f for f in labels.frames if f not in present],
+        export,
+    )
 
-    updates: dict[str, tuple] = {}
+
+@dataclass(frozen=True)
+class HumanLabel:
+    boxes: object  # fiftyone Detections
+    annotator: str | None
+    lead_time: float | None
+    task: int
+
+
+@dataclass
+class ExportLabels:
+    frames: dict[str, HumanLabel]  # by frame id: each task's latest submitted annotation
+    cancelled: int
+    not_annotated: int
+
+
+def labels_from_export(tasks: list[dict], classes: list[str]) -> ExportLabels:
+    """The human labels of a saved export (a skip or an unlabelled task gives none).
+
+    Raises:
+        LabelStudioError: an annotation uses a class params does not know (named, with its
+            tasks).
+    """
+    import fiftyone as fo
+
+    frames: dict[str, HumanLabel] = {}
     unknown: dict[str, list] = {}
     cancelled = not_annotated = 0
     for task in tasks:
@@ -444,12 +482,8 @@ def pull(
                     bounding_box=[v["x"] / 100, v["y"] / 100, v["width"] / 100, v["height"] / 100],
                 )
             )
-        frame_id = task["data"].get("frame_id")
-        updates[frame_id] = (
-            fo.Detections(detections=dets),
-            _annotator(ann, {}),
-            ann.get("lead_time"),
-            task["id"],
+        frames[task["data"].get("frame_id")] = HumanLabel(
+            fo.Detections(detections=dets), _annotator(ann, {}), ann.get("lead_time"), task["id"]
         )
     if unknown:
         names = ", ".join(f"'{k}' (tasks {v[:5]})" for k, v in unknown.items())
@@ -457,28 +491,25 @@ def pull(
             f"Label Studio has labels that params curate.classes does not know: {names}; add "
             "them to params.yaml or fix the annotations. Nothing was written to FiftyOne."
         )
+    return ExportLabels(frames, cancelled, not_annotated)
+
+
+def apply_labels(dataset, labels: ExportLabels) -> int:
+    """Make the human labels the frames' ground truth, tagged `reviewed`, with annotator,
+    lead time and task; returns how many frames of the dataset got one."""
     present = set(dataset.distinct("frame_id"))
-    unknown_frames = [f for f in updates if f not in present]
-    rows = {f: u for f, u in updates.items() if f in present}
+    rows = {f: u for f, u in labels.frames.items() if f in present}
     if rows:
-        dataset.set_values("ground_truth", {f: u[0] for f, u in rows.items()}, key_field="frame_id")
-        dataset.set_values("annotator", {f: u[1] for f, u in rows.items()}, key_field="frame_id")
-        dataset.set_values("lead_time", {f: u[2] for f, u in rows.items()}, key_field="frame_id")
-        dataset.set_values(
-            "labelstudio_task", {f: u[3] for f, u in rows.items()}, key_field="frame_id"
-        )
+        for name, attr in (
+            ("ground_truth", "boxes"),
+            ("annotator", "annotator"),
+            ("lead_time", "lead_time"),
+            ("labelstudio_task", "task"),
+        ):
+            values = {f: getattr(u, attr) for f, u in rows.items()}
+            dataset.set_values(name, values, key_field="frame_id")
         dataset.select_by("frame_id", list(rows)).tag_samples("reviewed")
-    return PullReport(
-        project.id,
-        len(tasks),
-        len(rows),
-        cancelled,
-        not_annotated,
-        sum(len(u[0].detections) for u in rows.values()),
-        compare_with_model(dataset, predictions_field),
-        unknown_frames,
-        export,
-    )
+    return len(rows)
 
 
 # --- restore --------------------------------------------------------------------------------
