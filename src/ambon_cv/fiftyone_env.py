@@ -2,11 +2,12 @@
 
 FiftyOne finds its database through `FIFTYONE_DATABASE_URI`; without it, it silently starts an
 empty one in `~/.fiftyone`. `make setup` puts a `.pth` file in `.venv` that calls `install()` at
-every interpreter start (the CLI, notebooks and `make lab`'s kernel, a plain `python`): it
-points FiftyOne at the project's mongod (127.0.0.1, `AMBON_DB_PORT` or 27217) unless something
-else already chose a database, and starts that mongod on the first `import fiftyone` of the
-process. Only the standard library is imported at start-up; the `.pth` loads this file by
-path, so the `ambon_cv` package itself is not imported either.
+every interpreter start (the CLI, notebooks and `make lab`'s kernel, a plain `python`): in a
+process started inside the project folder it points FiftyOne at the project's mongod
+(127.0.0.1, `AMBON_DB_PORT` or 27217) unless something else already chose a database, and
+starts that mongod on the first `import fiftyone` of the process. Only the standard library
+is imported at start-up; the `.pth` loads this file by path, so the `ambon_cv` package
+itself is not imported either.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ class _StartDatabase(importlib.abc.MetaPathFinder):
 def install() -> None:
     """Point FiftyOne at the project's database (see the module doc); idempotent."""
     if os.environ.get("FIFTYONE_DATABASE_URI") or not (ROOT / "dvc.yaml").is_file():
+        return
+    try:
+        Path.cwd().resolve().relative_to(ROOT)
+    except (OSError, ValueError):  # outside the project: FiftyOne as it is everywhere else
         return
     uri = f"mongodb://127.0.0.1:{int(os.environ.get('AMBON_DB_PORT') or DEFAULT_PORT)}"
     os.environ["FIFTYONE_DATABASE_URI"] = uri

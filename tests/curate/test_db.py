@@ -75,9 +75,12 @@ def test_the_venv_points_fiftyone_at_the_project(tmp_path):
     """make setup's .pth: a plain `python` of .venv is given the project's database (nothing
     is started until fiftyone is imported)."""
     port = free_port()
-    out = _python("import os; print(os.environ.get('FIFTYONE_DATABASE_URI'))", port, tmp_path)
+    code = "import os; print(os.environ.get('FIFTYONE_DATABASE_URI'))"
+    out = _python(code, port, ROOT / "notebooks")
     assert out.stdout.strip() == f"mongodb://127.0.0.1:{port}", out.stderr
     assert not port_in_use(port)
+    # outside the project FiftyOne is left as it is everywhere else
+    assert _python(code, port, tmp_path).stdout.strip() == "None"
 
 
 def test_fo_load_dataset_finds_the_projects_dataset(tmp_path):
