@@ -228,6 +228,11 @@ def _cmd_label(args: argparse.Namespace) -> int:
     params = _params(args)
     root = project_root()
     label, classes = params.label, params.curate.classes
+    if args.action == "curve":
+        from ambon_cv.train.label_curve import label_curve
+
+        print(label_curve(label.curve, load_cameras(None), root).summary())
+        return 0
     if args.action != "rank":  # before the database and the model: fail in a second
         server = server_config(root)
         require_running(server)
@@ -582,9 +587,11 @@ def build_parser() -> argparse.ArgumentParser:
         "completed annotations back into FiftyOne as ground truth, tagged reviewed, compared "
         "with the model (view disagree); the export is saved to "
         "data/labels/labelstudio-export.json (DVC). restore: rebuild the Label Studio project "
-        "from that export (--rev: from an older git revision) after its data was lost.",
+        "from that export (--rev: from an older git revision) after its data was lost. "
+        "curve: val mAP50 after 50, 100, 200 human labels, ranked against random, on a "
+        "synthetic city the model never saw (label.curve; reports/label_curve.png).",
     )
-    p.add_argument("action", choices=["rank", "push", "pull", "restore"])
+    p.add_argument("action", choices=["rank", "push", "pull", "restore", "curve"])
     p.add_argument("--view", default="to_label", help="push: the saved view to send")
     p.add_argument("--limit", type=int, help="push: the first this many frames of the view")
     p.add_argument("--rev", help="restore: the git revision of the export (default: the file)")

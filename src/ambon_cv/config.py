@@ -340,6 +340,33 @@ class RankParams(_Strict):
     seed: int = 7
 
 
+class CurveParams(_Strict):
+    """`label.curve`: the learning curve in human labels (`ambon label curve`)."""
+
+    start: str = Field("models/base/ambon-base-v1.pt", description="what each point fine-tunes")
+    seed: int = Field(4242, description="the unseen city's seed (and the random push's)")
+    cameras: int = Field(16, ge=1, description="the first this many cameras of the registry")
+    clips_per_camera: int = Field(3, ge=2, description="the last is val, the others the pool")
+    clip_seconds: float = Field(30.0, gt=0)
+    night_fraction: float = Field(0.5, ge=0, le=1)
+    rain_fraction: float = Field(0.4, ge=0, le=1)
+    rate_fps: float = Field(1.0, gt=0, description="frames kept per second of footage")
+    sizes: list[int] = Field(default_factory=lambda: [50, 100, 200], min_length=1)
+    replay: int = Field(200, ge=0, description="curated train frames each fine-tune also sees")
+    epochs: int = Field(3, ge=1)
+    batch: int = Field(16, ge=1)
+    lr0: float = Field(0.002, gt=0)
+    freeze: int = Field(0, ge=0, description="layers kept as the base has them")
+    conf: float = Field(0.1, gt=0, lt=1, description="the ranking's least box confidence")
+    work_dir: str = Field(".cache/label-curve", description="the rendered city and the runs")
+
+    @model_validator(mode="after")
+    def _sizes_grow(self) -> CurveParams:
+        if self.sizes != sorted(set(self.sizes)):
+            raise ValueError("label.curve.sizes: give increasing frame counts, e.g. [50, 100, 200]")
+        return self
+
+
 class LabelParams(_Strict):
     """`label`: the Label Studio round trip (`ambon label rank|push|pull|restore`)."""
 
@@ -350,6 +377,7 @@ class LabelParams(_Strict):
     )
     conf: float = Field(0.1, gt=0, lt=1, description="the least confidence of a pre-filled box")
     rank: RankParams = Field(default_factory=RankParams)
+    curve: CurveParams = Field(default_factory=CurveParams)
 
 
 EXPORT_FORMATS = (
