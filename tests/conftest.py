@@ -85,10 +85,22 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AMBON_SHARED_DATASETS", ROOT.parent / "shared" / "datasets"))
 
 
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def pytest_collection_modifyitems(config, items):
-    """In CI the shared datasets must be there: a test that needs them fails, never skips."""
+    """In CI the shared datasets must be there: a test that needs them fails, never skips.
+    Tests marked `gpu` are skipped where there is no CUDA device, and run where there is."""
     if os.environ.get("CI") == "true" and not SHARED.is_dir():
         raise pytest.UsageError(f"CI: the shared datasets are missing at {SHARED}")
+    gpu_tests = [item for item in items if "gpu" in item.keywords]
+    if gpu_tests and not _has_cuda():
+        skip = pytest.mark.skip(reason="needs a CUDA device")
+        for item in gpu_tests:
+            item.add_marker(skip)
 
 
 TINY_CAMERAS = ["pemkot-01", "pemkot-02", "pemkot-04"]  # office front, alley (fights), market
