@@ -251,14 +251,16 @@ def _cmd_label(args: argparse.Namespace) -> int:
     if args.action == "pull":
         print(pull(ds, server, label.project, classes, root, label.predictions_field).summary())
         return 0
-    if args.action == "rank" or args.view == "to_label":
-        print(rank(ds, label, weights).summary())
+    queue = args.action == "rank" or args.view == "to_label"
+    if queue:
+        print(rank(ds, label, weights).summary())  # pre-fills every frame of the queue
         if args.action == "rank":
             return 0
     if not ds.has_saved_view(args.view):
         raise AmbonError(f"no saved view '{args.view}'; saved: {', '.join(ds.list_saved_views())}")
     view = ds.load_saved_view(args.view)
-    prefill(view.limit(args.limit) if args.limit else view, weights, label)
+    if not queue:
+        prefill(view.limit(args.limit) if args.limit else view, weights, label)
     report = push(
         view,
         server,

@@ -251,7 +251,7 @@ def human_labels(ds, root: Path, classes: list[str]) -> int:
         labels = labels_from_export(tasks, classes)
     except AmbonError as err:
         raise CurationInputError(f"{path}: {err}") from None
-    return apply_labels(ds, labels)
+    return len(apply_labels(ds, labels))
 
 
 def run_brain(fo, ds, embedder, thresholds, progress: bool = True) -> tuple[int, int]:

@@ -29,6 +29,7 @@ from urllib.parse import quote, unquote
 
 from ambon_cv.curate.labelstudio_server import LabelStudioError, Server
 from ambon_cv.paths import write_json
+from ambon_cv.services import port_in_use
 
 IMAGE, LABEL = "image", "label"
 EXPORT = Path("data") / "labels" / "labelstudio-export.json"
@@ -48,24 +49,13 @@ def label_config(classes: list[str]) -> str:
 NOT_RUNNING = "Label Studio is not running at {url}: start it with `ambon labelstudio up`"
 
 
-def reachable(server: Server, timeout: float = 1.0) -> bool:
-    """Whether the server answers on its port (within `timeout`, before any SDK import)."""
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", server.port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def require_running(server: Server) -> None:
     """Fail at once (within about a second) when the server is not there.
 
     Raises:
         LabelStudioError: nothing listens on the server's port.
     """
-    if not reachable(server):
+    if not port_in_use(server.port, timeout=1.0):
         raise LabelStudioError(NOT_RUNNING.format(url=server.url))
 
 
@@ -100,6 +90,11 @@ def _document_root(server: Server) -> Path:
 def _url(path: Path, server: Server) -> str:
     rel = Path(path).resolve().relative_to(_document_root(server))
     return f"/data/local-files/?d={quote(str(rel))}"
+
+
+def _path(url: str, server: Server) -> Path:
+    """The file behind a task's image URL (the inverse of `_url`)."""
+    return _document_root(server) / unquote(url.split("?d=", 1)[1])
 
 
 def find_project(client, title: str):
@@ -279,7 +274,7 @@ def push(
         client,
         server,
         project.id,
-        [_document_root(server) / unquote(t["data"][IMAGE].split("?d=", 1)[1]) for t in tasks],
+        [_path(t["data"][IMAGE], server) for t in tasks],
     )
     for start in range(0, len(tasks), 500):
         client.projects.import_tasks(project.id, request=tasks[start : start + 500])
@@ -372,8 +367,6 @@ def _annotator(annotation: dict, emails: dict[int, str]) -> str | None:
 def compare_with_model(dataset, predictions_field: str = "predictions") -> int:
     """Evaluate the model's boxes against the reviewed labels (evaluation `human_vs_model`,
     IoU 0.5) and save the `disagree` view; returns how many reviewed frames disagree."""
-    from fiftyone import ViewField as F
-
     from ambon_cv.curate.dataset import DISAGREE, REVIEWED, save_views
 
     if not dataset.has_sample_field(predictions_field):
@@ -387,7 +380,7 @@ def compare_with_model(dataset, predictions_field: str = "predictions") -> int:
         predictions_field, gt_field="ground_truth", eval_key=DISAGREE, iou=0.5, progress=False
     )
     save_views(None, dataset)
-    return len(reviewed.match((F(f"{DISAGREE}_fp") > 0) | (F(f"{DISAGREE}_fn") > 0)))
+    return len(dataset.load_saved_view("disagree"))
 
 
 def pull(
@@ -415,18 +408,17 @@ def pull(
     tasks = _export(client, project.id)
     export = _save_export(tasks, root)
     labels = labels_from_export(tasks, classes)
-    present = set(dataset.distinct("frame_id"))
-    reviewed = apply_labels(dataset, labels)
+    applied = apply_labels(dataset, labels)
     disagree = compare_with_model(dataset, predictions_field)
     return PullReport(
         project.id,
         len(tasks),
-        reviewed,
+        len(applied),
         labels.cancelled,
         labels.not_annotated,
-        sum(len(u.boxes.detections) for f, u in labels.frames.items() if f in present),
+        sum(len(labels.frames[f].boxes.detections) for f in applied),
         disagree,
-        [f for f in labels.frames if f not in present],
+        [f for f in labels.frames if f not in applied],
         export,
     )
 
@@ -494,9 +486,9 @@ def labels_from_export(tasks: list[dict], classes: list[str]) -> ExportLabels:
     return ExportLabels(frames, cancelled, not_annotated)
 
 
-def apply_labels(dataset, labels: ExportLabels) -> int:
+def apply_labels(dataset, labels: ExportLabels) -> set[str]:
     """Make the human labels the frames' ground truth, tagged `reviewed`, with annotator,
-    lead time and task; returns how many frames of the dataset got one."""
+    lead time and task; returns the frame ids of the dataset that got one."""
     present = set(dataset.distinct("frame_id"))
     rows = {f: u for f, u in labels.frames.items() if f in present}
     if rows:
@@ -509,7 +501,7 @@ def apply_labels(dataset, labels: ExportLabels) -> int:
             values = {f: getattr(u, attr) for f, u in rows.items()}
             dataset.set_values(name, values, key_field="frame_id")
         dataset.select_by("frame_id", list(rows)).tag_samples("reviewed")
-    return len(rows)
+    return set(rows)
 
 
 # --- restore --------------------------------------------------------------------------------
@@ -584,7 +576,7 @@ def restore(
         server,
         project.id,
         [
-            _document_root(server) / unquote(t["data"][IMAGE].split("?d=", 1)[1])
+            _path(t["data"][IMAGE], server)
             for t in exported
             if "?d=" in t.get("data", {}).get(IMAGE, "")
         ],

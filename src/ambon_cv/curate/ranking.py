@@ -175,13 +175,13 @@ def rank(ds, params: LabelParams, weights: Path | None, progress: bool = True) -
         order = interleave(zip(groups, scores.tolist(), ids, strict=True))
     import fiftyone as fo
 
-    for name, kind in ((RANK, fo.IntField), (SCORE, fo.FloatField)):
+    position = {i: n for n, i in enumerate(order)}
+    score = dict(zip(ids, scores.round(4).tolist(), strict=True))
+    every = ds.values("id")  # frames left out or reviewed lose an old rank
+    for name, kind, values in ((RANK, fo.IntField, position), (SCORE, fo.FloatField, score)):
         if not ds.has_sample_field(name):
             ds.add_sample_field(name, kind)
-        ds.set_values(name, [None] * len(ds))
-    position = {i: n for n, i in enumerate(order)}
-    ds.set_values(RANK, position, key_field="id")
-    ds.set_values(SCORE, dict(zip(ids, scores.round(4).tolist(), strict=True)), key_field="id")
+        ds.set_values(name, [values.get(i) for i in every])
     save_views(None, ds)
     first = ds.load_saved_view("to_label").limit(10).values("camera")
     return RankReport(

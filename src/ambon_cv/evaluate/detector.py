@@ -22,6 +22,12 @@ def model_version(weights: str | Path) -> str:
     return f"{path.name}@{sha256_of(path)[:10]}" if path.is_file() else path.name
 
 
+def trained_imgsz(model) -> int:
+    """The image size an ultralytics model was trained at (640 when it does not say)."""
+    trained = (getattr(model, "ckpt", None) or {}).get("train_args", {})
+    return int(trained.get("imgsz") or 640)
+
+
 class Detector:
     """An ultralytics model (.pt, or an exported format ultralytics loads) on the CPU or GPU.
 
@@ -45,9 +51,7 @@ class Detector:
         if not path.exists():
             raise DetectorError(f"no model at {path}: run the train stage first (dvc repro train)")
         self.model = on_every_core(YOLO(str(path)))
-        if imgsz is None:
-            trained = (getattr(self.model, "ckpt", None) or {}).get("train_args", {})
-            imgsz = int(trained.get("imgsz") or 640)
+        imgsz = trained_imgsz(self.model) if imgsz is None else imgsz
         self.imgsz, self.conf, self.device, self.batch = imgsz, conf, device, batch
         self.name = path.name
         self.version = model_version(path)

@@ -182,8 +182,9 @@ def pick(
     params: CurveParams,
     rng: np.random.Generator,
 ) -> list[int]:
-    """`n` more pool rows to label: random, or ranked as `ambon label rank` ranks (the model's
-    least sure boxes, dealt round-robin over camera and time of day)."""
+    """`n` more pool rows to label: `random`, or `ranked` as `ambon label rank` ranks (the
+    model's least sure boxes, dealt round-robin over camera and time of day; without Brain's
+    uniqueness, which this unseen city has no embeddings for)."""
     free = [i for i in range(len(pool)) if i not in taken]
     if strategy == "random":
         return sorted(rng.choice(free, size=min(n, len(free)), replace=False).tolist())
@@ -204,9 +205,10 @@ def fine_tune(start: Path, data: Path, params: CurveParams, out: Path) -> tuple[
     from ultralytics import YOLO
 
     from ambon_cv.cores import on_every_core
+    from ambon_cv.evaluate.detector import trained_imgsz
 
     model = on_every_core(YOLO(str(start)))
-    imgsz = int((getattr(model, "ckpt", None) or {}).get("train_args", {}).get("imgsz") or 640)
+    imgsz = trained_imgsz(model)
     shutil.rmtree(out, ignore_errors=True)
     model.train(
         data=str(data),
@@ -278,16 +280,16 @@ def label_curve(
     data = _data_yaml(yolo / "replay-only", replay, val_images)
     _, base = fine_tune(start, data, params, work / "runs" / "replay-only")
     points = [CurvePoint("none", 0, base, round(time.perf_counter() - t, 1))]
-    steps = [(s, n) for s in ("ranked", "random") for n in params.sizes]
-    bar = tqdm(total=len(steps), desc="label curve", disable=not progress)
+    bar = tqdm(total=2 * len(params.sizes), desc="label curve", disable=not progress)
     for strategy in ("ranked", "random"):
         rng = np.random.default_rng(params.seed)
         taken: list[int] = []
         weights = start
         for n in params.sizes:
             t = time.perf_counter()
-            kind = "uncertainty" if strategy == "ranked" else "random"
-            taken += pick(kind, pool, pool_images, set(taken), n - len(taken), weights, params, rng)
+            taken += pick(
+                strategy, pool, pool_images, set(taken), n - len(taken), weights, params, rng
+            )
             labelled = [pool_images[i] for i in taken]
             data = _data_yaml(yolo / f"{strategy}-{n}", replay + labelled, val_images)
             weights, m = fine_tune(start, data, params, work / "runs" / f"{strategy}-{n}")
