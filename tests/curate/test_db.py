@@ -83,9 +83,8 @@ def test_the_venv_points_fiftyone_at_the_project(tmp_path):
     assert _python(code, port, tmp_path).stdout.strip() == "None"
 
 
-def test_fo_load_dataset_finds_the_projects_dataset(tmp_path):
-    """`import fiftyone as fo; fo.load_dataset(...)` in a project starts its mongod and finds
-    what an earlier process saved there."""
+def _hooked_project(tmp_path):
+    """A project folder with the hook, and the code that installs it as the `.pth` does."""
     project = tmp_path / "project"
     hook = project / "src" / "ambon_cv" / "fiftyone_env.py"
     hook.parent.mkdir(parents=True)
@@ -96,6 +95,13 @@ def test_fo_load_dataset_finds_the_projects_dataset(tmp_path):
         f"s = u.spec_from_file_location('hook', {str(hook)!r}); m = u.module_from_spec(s); "
         "s.loader.exec_module(m); os.environ.pop('FIFTYONE_DATABASE_URI', None); m.install(); "
     )
+    return project, load
+
+
+def test_fo_load_dataset_finds_the_projects_dataset(tmp_path):
+    """`import fiftyone as fo; fo.load_dataset(...)` in a project starts its mongod and finds
+    what an earlier process saved there."""
+    project, load = _hooked_project(tmp_path)
     port = free_port()
     try:
         made = _python(
@@ -112,3 +118,26 @@ def test_fo_load_dataset_finds_the_projects_dataset(tmp_path):
         assert (project / "data" / "fiftyone" / "db").is_dir()
     finally:
         stop_db(database(project, port))
+
+
+def test_looking_for_fiftyone_starts_nothing_and_another_port_is_left_free(tmp_path):
+    """The hook starts the database on an import only, on the port it chose at start-up: a
+    `find_spec("fiftyone")` (how mongod is found) and an `AMBON_DB_PORT` set later for another
+    project's database (as the test suite does) must leave that other port free."""
+    project, load = _hooked_project(tmp_path)
+    port, other = free_port(), free_port()
+    code = (
+        load
+        + f"os.environ['AMBON_DB_PORT'] = '{other}'; "
+        + "from ambon_cv.services import port_in_use; "
+        + "from ambon_cv.curate.db import mongod_binary; mongod_binary(); "
+        + f"print(port_in_use({port}), port_in_use({other})); "
+        + "import fiftyone; "
+        + f"print(port_in_use({port}), port_in_use({other}))"
+    )
+    try:
+        out = _python(code, port, project)
+        assert out.stdout.split() == ["False", "False", "True", "False"], out.stderr[-2000:]
+    finally:
+        stop_db(database(project, port))
+        stop_db(database(project, other))
