@@ -3,6 +3,7 @@ declares its deps and outs."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import yaml
@@ -11,6 +12,57 @@ from ambon_cv.cli import build_parser
 from ambon_cv.config import Params
 
 ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+
+# the module that holds each stage's work (its `ambon <stage>` handler calls into it)
+ENTRY = {
+    "footage": "ambon_cv.footage.pull",
+    "real": "ambon_cv.real_data",
+    "frames": "ambon_cv.frames.build",
+    "curate": "ambon_cv.curate.dataset",
+    "train": "ambon_cv.train.trainer",
+    "fights": "ambon_cv.fights.stage",
+    "evaluate": "ambon_cv.evaluate.stage",
+    "export": "ambon_cv.export.stage",
+    "bench": "ambon_cv.bench.stage",
+}
+
+
+def _file(module: str) -> Path | None:
+    base = SRC / Path(*module.split("."))
+    for path in (base / "__init__.py", base.with_suffix(".py")):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imports(module: str) -> set[str]:
+    """The ambon_cv modules `module` imports anywhere (at the top or inside a function), and
+    the packages above each, which Python runs first."""
+    path = _file(module)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            name = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                name = ".".join(up + ([node.module] if node.module else []))
+            found |= {name} | {f"{name}.{a.name}" for a in node.names}
+    found = {m for m in found if m.startswith("ambon_cv")}
+    found |= {".".join(m.split(".")[:i]) for m in found for i in range(1, m.count(".") + 1)}
+    return {m for m in found if _file(m)}
+
+
+def _closure(module: str) -> set[str]:
+    seen, todo = set(), [module]
+    while todo:
+        if (m := todo.pop()) not in seen:
+            seen.add(m)
+            todo += _imports(m)
+    return seen
 
 
 def test_each_stage_reads_only_its_own_section_and_declares_outs():
@@ -44,3 +96,16 @@ def test_a_pull_reaches_the_next_fine_tune():
     assert str(EXPORT.parent) in stages["curate"]["deps"]
     assert (ROOT / EXPORT.parent).is_dir()  # in git, so a fresh clone has the dep
     assert "data/curated/yolo" in stages["train"]["deps"]
+
+
+def test_each_stage_declares_the_code_it_runs():
+    """A change to any module a stage imports (its own package or shared code such as
+    config.py, detections.py, plots.py) must make `dvc repro` run it again."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    assert set(ENTRY) == set(stages)
+    for name, module in ENTRY.items():
+        deps = stages[name]["deps"]
+        files = sorted(str(_file(m).relative_to(ROOT)) for m in _closure(module))
+        assert len(files) > 3, files  # the walk found the imports
+        missing = [f for f in files if not any(f == d or f.startswith(d + "/") for d in deps)]
+        assert not missing, f"stage {name} imports these but dvc.yaml does not declare them"

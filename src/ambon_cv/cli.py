@@ -17,7 +17,7 @@ from ambon_cv.config import ConfigError, load_cameras, load_params, parse_overri
 from ambon_cv.errors import AmbonError
 
 Handler = Callable[[argparse.Namespace], int]
-STAGES = ("footage", "frames", "curate", "train", "fights", "evaluate", "export", "bench")
+STAGES = ("footage", "real", "frames", "curate", "train", "fights", "evaluate", "export", "bench")
 
 
 def _add_overrides(parser: argparse.ArgumentParser) -> None:
@@ -119,6 +119,20 @@ def _cmd_footage(args: argparse.Namespace) -> int:
 # --- ambon frames --------------------------------------------------------------------------------
 
 
+def _cmd_real(args: argparse.Namespace) -> int:
+    from ambon_cv.paths import project_root
+    from ambon_cv.real_data import FINGERPRINT, fingerprint, how_to_add
+
+    out = fingerprint(_params(args).real, project_root())
+    for name, f in out["folders"].items():
+        if f["present"]:
+            print(f"real: {name}: {f['files']} files, {f['bytes'] / 1e6:.1f} MB ({f['md5'][:12]})")
+        else:
+            print(f"real: WARNING {how_to_add(name, Path(out['paths'][name]))}")
+    print(f"real: fingerprint in {FINGERPRINT}")
+    return 0
+
+
 def _cmd_frames(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -164,6 +178,7 @@ def _cmd_curate(args: argparse.Namespace) -> int:
         load_cameras(),
         root,
         frames_summary=summary,
+        real=params.real,
     )
     print(
         f"curate: {report.samples} samples in dataset '{report.dataset}' "
@@ -314,7 +329,9 @@ def _cmd_fights(args: argparse.Namespace) -> int:
     from ambon_cv.paths import project_root
 
     params = _params(args)
-    r = train_fight_model(params.fights, project_root())
+    r = train_fight_model(params.fights, project_root(), real=params.real)
+    if "skipped" in r:
+        return 0  # the stage said why, and the later stages run without the fight analytic
     cv = r["cross_validation"]
     print(
         f"fights: {cv['clips']} clips from {cv['recordings']} recordings; grouped "
@@ -333,7 +350,16 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from ambon_cv.paths import project_root
 
     params = _params(args)
-    m = evaluate(params, load_cameras(), project_root(), args.real_garbage, args.real_fights)
+    if args.real_garbage or args.real_fights:
+        from ambon_cv.evaluate.stage import evaluate_folders
+
+        _, path = evaluate_folders(params, project_root(), args.real_garbage, args.real_fights)
+        print(
+            f"evaluate: real-footage checks in {path.with_suffix('.md')} (the pipeline's "
+            "reports/evaluate.json is unchanged)"
+        )
+        return 0
+    m = evaluate(params, load_cameras(), project_root())
     ev = m["event"]
     print(
         f"evaluate: frame mAP50 {m['frame']['mAP50']:.3f}; fight incident recall "
@@ -521,6 +547,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_footage)
 
     p = sub.add_parser(
+        "real",
+        help="real stage: find the real data folders (params real.root) and fingerprint them",
+        description="Write data/real.json: for each folder of params real.folders under "
+        "real.root (default ../shared/datasets), whether it is there and a hash of its files. "
+        "The stages that read real data depend on it; a folder that is not there is skipped.",
+    )
+    _add_overrides(p)
+    p.set_defaults(handler=_cmd_real)
+
+    p = sub.add_parser(
         "frames",
         help="frames stage: sample JPEG frames from the footage, drop near-duplicates",
         description=(
@@ -648,12 +684,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--real-garbage",
         metavar="DIR",
-        help="a YOLO-format folder (default: params evaluate.real_garbage)",
+        help="only the real-footage checks, on this YOLO-format folder of your own; written to "
+        "reports/real/, the pipeline's report is left as it is",
     )
     p.add_argument(
         "--real-fights",
         metavar="DIR",
-        help="a folder of fight/ and noFight/ clips (default: evaluate.real_fights)",
+        help="only the real-footage checks, on this folder of fight/ and noFight/ clips; "
+        "written to reports/real/",
     )
     _add_overrides(p)
     p.set_defaults(handler=_cmd_evaluate)

@@ -103,12 +103,28 @@ class FramesParams(_Strict):
     dedup: FrameDedup = Field(default_factory=FrameDedup)
 
 
+class RealParams(_Strict):
+    """`real` stage: where the real data is. Every real folder a stage reads (curate.real,
+    fights.folder, evaluate.real_*) is named relative to `root`; one missing there is skipped
+    by every stage, and the run's summary says how to add it."""
+
+    root: str = Field(
+        "../shared/datasets",
+        description="the folder holding the real data folders (relative to the project, or "
+        "absolute)",
+    )
+    folders: list[str] = Field(
+        default_factory=lambda: ["street-garbage", "surveillance-fights"],
+        description="the folders under root the stages read (fingerprinted for DVC)",
+    )
+
+
 class RealSet(_Strict):
     """A folder of real data laid out like one of `../shared/datasets/`."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="tag and camera prefix")
     kind: Literal["yolo", "clips"]
-    path: str
+    path: str = Field(description="under real.root (or an absolute path)")
     class_map: dict[str, str | None] = Field(
         default_factory=dict, description="source class -> ours (null drops it); empty: same"
     )
@@ -275,8 +291,10 @@ class EvaluateParams(_Strict):
     alerts: AlertRules = Field(default_factory=AlertRules)
     gate: ChangeGating = Field(default_factory=ChangeGating)
     events: EventEvaluation = Field(default_factory=EventEvaluation)
-    real_garbage: str = Field("", description="a YOLO-format folder; empty skips")
-    real_fights: str = Field("", description="a folder of fight/ and noFight/ clips; empty skips")
+    real_garbage: str = Field("", description="a YOLO folder under real.root; empty skips")
+    real_fights: str = Field(
+        "", description="a folder of fight/ and noFight/ clips under real.root; empty skips"
+    )
     real_fights_limit: int = Field(0, ge=0, description="evaluate at most this many clips")
 
 
@@ -292,9 +310,10 @@ class FightsParams(_Strict):
     learned from clips labelled only per clip (`fight/` and `noFight/`)."""
 
     folder: str = Field(
-        "../shared/datasets/surveillance-fights",
+        "surveillance-fights",
         min_length=1,
-        description="fight/ + noFight/ clips; videos.txt groups them by source recording",
+        description="fight/ + noFight/ clips under real.root; videos.txt groups them by "
+        "source recording",
     )
     features: Literal["region", "statistics"] = Field(
         "region", description="region: the busiest window's motion; statistics: whole view"
@@ -524,6 +543,7 @@ class Params(_Strict):
     """All of `params.yaml`: one section per DVC stage."""
 
     footage: FootageParams = Field(default_factory=FootageParams)
+    real: RealParams = Field(default_factory=RealParams)
     frames: FramesParams = Field(default_factory=FramesParams)
     curate: CurateParams = Field(default_factory=CurateParams)
     label: LabelParams = Field(default_factory=LabelParams)

@@ -52,7 +52,9 @@ def summary_lines(root: Path) -> list[str]:
             f"train     {train.get('epochs', 'n/a')} epochs from {train.get('start', 'n/a')}; "
             + ", ".join(f"{k} {_f(v)}" for k, v in m.items())
         )
-    if fights:
+    if fights and "skipped" in fights:
+        lines.append(f"fights    no fight analytic: {fights['skipped']}")
+    elif fights:
         cv = fights["cross_validation"]
         lines.append(
             f"fights    real clip classifier: grouped {len(cv['fold_accuracy'])}-fold accuracy "
@@ -136,6 +138,10 @@ def summary_lines(root: Path) -> list[str]:
             )
             + (f"; on {bench['machine']}" if bench.get("machine") else "")
         )
+    skipped = [*curate.get("real_skipped", []), *ev.get("real_skipped", [])]
+    if skipped:
+        lines += ["", "real data skipped (the synthetic city alone was checked there):"]
+        lines += [f"  - {s}" for s in skipped]
     times_file = root / TIMES
     if times_file.exists():
         times = json.loads(times_file.read_text())

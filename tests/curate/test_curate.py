@@ -214,3 +214,25 @@ def test_app_renders_the_dataset_in_headless_chromium(project, registry):
     image = cv2.imread(str(shot))
     grid = image[150:880, 320:1380]
     assert grid.std() > 20, "the screenshot's sample grid is blank"
+
+
+def test_real_folders_are_found_under_real_root_and_a_missing_one_is_skipped(project, tmp_path):
+    """curate.real names folders under real.root: with the folder there its photos are
+    curated; with real.root pointing nowhere the synthetic frames alone are, and the report
+    says what was skipped and how to add it."""
+    from ambon_cv.config import CurateParams, RealParams, RealSet
+    from ambon_cv.curate.dataset import load_records
+    from ambon_cv.curate.records import LoadStats
+
+    root, _, real = project
+    photos = Path(real[0].path)
+    params = CurateParams(real=[RealSet(name="street-garbage", kind="yolo", path=photos.name)])
+    frames = frames_table(root)
+    here, gone = LoadStats(), LoadStats()
+    found = load_records(params, frames, root, here, False, RealParams(root=str(photos.parent)))
+    alone = load_records(params, frames, root, gone, False, RealParams(root=str(tmp_path / "no")))
+    assert here.real_skipped == [] and len(found) > len(alone) == len(frames)
+    assert len(gone.real_skipped) == 1
+    assert "curate.real 'street-garbage'" in gone.real_skipped[0]
+    assert str(tmp_path / "no" / photos.name) in gone.real_skipped[0]
+    assert "real.root" in gone.real_skipped[0]

@@ -59,3 +59,24 @@ def test_no_model_and_bad_folders_say_what_to_do(project, registry, trained, tmp
     (tmp_path / "photos").mkdir()
     with pytest.raises(RealDataError, match=r"no data\.yaml"):
         garbage_map(tmp_path / "x.pt", tmp_path / "photos", 64, "cpu")
+
+
+@pytest.mark.slow
+def test_a_folder_of_your_own_gets_its_own_report(project, trained):
+    """`ambon evaluate --real-fights DIR`: the real checks on that folder, in reports/real/,
+    and the pipeline's report left as it was."""
+    from ambon_cv.evaluate.stage import evaluate_folders
+
+    root, _, real = project
+    clips = next(Path(r.path) for r in real if r.kind == "clips")
+    pipeline = root / "reports" / "evaluate.json"
+    before = pipeline.stat().st_mtime_ns if pipeline.exists() else None
+    out, path = evaluate_folders(trained, root, real_fights=str(clips), progress=False)
+    assert path == root / "reports" / "real" / f"{clips.name}.json"
+    saved = json.loads(path.read_text())
+    assert saved["real"]["fights"]["clips"] == out["real"]["fights"]["clips"] == 6
+    assert "garbage" not in saved["real"] and saved["folders"]["fights"] == str(clips.resolve())
+    assert "fight clips" in path.with_suffix(".md").read_text()
+    assert (pipeline.stat().st_mtime_ns if pipeline.exists() else None) == before
+    with pytest.raises(DetectorError, match="--real-fights DIR"):
+        evaluate_folders(trained, root)

@@ -64,7 +64,7 @@ def test_the_model_card_names_data_metrics_and_limits(exported):
     card = json.loads((root / "exports" / "model-card.json").read_text())
     assert card["name"] == "ambon-detector" and card["version"] == "0.1.0"
     assert set(card["data_version"]) >= {"git_commit"}
-    assert card["params"]["train"] and card["params"]["export"]["imgsz"] == 64
+    assert set(card["params"]) == {"export"} and card["params"]["export"]["imgsz"] == 64
     assert card["formats"] == report["formats"] and card["speed"] == report["speed"]
     assert "human review" in card["intended_use"]
     assert any("tensorrt_fp16 not built here" in x for x in card["known_limits"])

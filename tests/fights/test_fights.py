@@ -105,7 +105,7 @@ def test_evaluation_scores_a_folder_the_classifier_never_saw(clip_folder, tmp_pa
 
     root = tmp_path / "project"
     root.mkdir()
-    four = tmp_path / "four-clips"  # no videos.txt: every clip its own recording
+    four = tmp_path / "datasets" / "four-clips"  # no videos.txt: each clip its own recording
     for sub in ("fight", "noFight"):
         (four / sub).mkdir(parents=True)
     for clip in (
@@ -115,8 +115,14 @@ def test_evaluation_scores_a_folder_the_classifier_never_saw(clip_folder, tmp_pa
         "noFight/nofi002.mp4",
     ):
         shutil.copy(clip_folder / clip, four / clip)
+    from ambon_cv.config import RealParams
+
+    # named as the pipeline names it: under a real.root relative to the project
     train_fight_model(
-        FightsParams(folder=str(four), folds=2, repeats=1, trees=50, workers=1), root, False
+        FightsParams(folder=four.name, folds=2, repeats=1, trees=50, workers=1),
+        root,
+        False,
+        RealParams(root="../datasets"),
     )
     m = fight_clips_classified(root / MODEL_DIR, clip_folder, root, progress=False)
     assert m["source"] == "held-out folder"
@@ -135,9 +141,30 @@ def test_evaluation_scores_a_folder_the_classifier_never_saw(clip_folder, tmp_pa
     assert own["source"].startswith("out-of-fold") and own["fight_clips"] == 2
 
 
+def test_no_clips_leave_a_note_in_place_of_the_model(tmp_path):
+    """No real fight clips (a clone without ../shared): the stage succeeds without a
+    classifier; its folder says why, and loading it or benching with it says so."""
+    from ambon_cv.bench.stage import _fights
+    from ambon_cv.config import Params, RealParams
+
+    report = train_fight_model(
+        FightsParams(folder="surveillance-fights"), tmp_path, False, RealParams(root="nowhere")
+    )
+    assert "no real data at" in report["skipped"] and "nowhere" in report["skipped"]
+    assert not FightModel.exists(tmp_path / MODEL_DIR)
+    assert "fights.folder" in FightModel.why_none(tmp_path / MODEL_DIR)
+    with pytest.raises(FightModelError, match=r"no fight classifier in .*no real data at"):
+        FightModel.load(tmp_path / MODEL_DIR)
+    assert json.loads((tmp_path / "reports" / "metrics" / "fights.json").read_text()) == {}
+    roc = (tmp_path / "reports" / "fights" / "roc.tsv").read_text()
+    assert roc.split() == ["false_positive_rate", "true_positive_rate", "threshold"]
+    params = Params().model_copy(
+        update={"bench": Params().bench.model_copy(update={"fights": str(tmp_path / MODEL_DIR)})}
+    )
+    assert _fights(params, tmp_path) == ""  # the hot spots run the detector alone
+
+
 def test_missing_folder_and_missing_model_say_what_to_do(tmp_path):
-    with pytest.raises(FightModelError, match="does not exist"):
-        train_fight_model(FightsParams(folder=str(tmp_path / "nowhere")), tmp_path, False)
     (tmp_path / "empty").mkdir()
     with pytest.raises(FightModelError, match="no fight/"):
         train_fight_model(FightsParams(folder=str(tmp_path / "empty")), tmp_path, False)

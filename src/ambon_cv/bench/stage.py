@@ -26,7 +26,9 @@ from ambon_cv.bench.profiles import StreamProfile, stream_profiles
 from ambon_cv.bench.streams import StreamSource
 from ambon_cv.bench.summary import summarise
 from ambon_cv.config import CameraRegistry, Params
+from ambon_cv.fights.classifier import FightModel
 from ambon_cv.machine import cpu_line
+from ambon_cv.metrics import write_report, write_table
 from ambon_cv.paths import under_root, write_json
 
 
@@ -75,7 +77,10 @@ def _fights(params: Params, root: Path) -> str:
     if not params.bench.fights:
         return ""
     path = under_root(params.bench.fights, root)
-    if not (path / "model.joblib").is_file():
+    if why := FightModel.why_none(path):  # trained with no real fight clips
+        print(f"bench: WARNING the hot spots run without the fight analytic: {why}")
+        return ""
+    if not FightModel.exists(path):
         raise BenchError(
             f"no fight analytic at {path}: run the export stage (dvc repro export), or set "
             "bench.fights to '' to load the detector alone"
@@ -346,7 +351,8 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
     plots.save(plots.fair_share(out), reports / "bench" / "fair_share.png")
     curves = {f"{p['mode']} x{p['streams']}": p["latencies_ms"] for m in points.values() for p in m}
     plots.save(plots.latency_cdf(curves), reports / "bench" / "latency_cdf.png")
-    write_json(reports / "bench.json", out)
+    write_sweep_tables(out, reports / "bench" / "sweep")
+    write_report(root, "bench", out)
     (reports / "bench.md").write_text(sweep_markdown(out))
     return out
 
@@ -397,6 +403,36 @@ def _sweep_points(params, registry, root, config, fights, weights, quota, progre
         if result.interrupted:
             return points, True
     return points, False
+
+
+def sweep_rows(points: list[dict]) -> list[dict]:
+    """One layout's sweep as a table, one row per stream count, for `dvc plots`.
+
+    Example:
+        >>> sweep_rows([{"streams": 16, "analysed_ratio": 1.0, "analysed_fps": 8.0,
+        ...     "target_fps": 8.0, "latency_ms": {"p95": 52.8}, "drop_rate": 0.0,
+        ...     "cpu_percent": 54.4, "peak_memory_gb": 0.97}])[0]["p95_latency_ms"]
+        52.8
+    """
+    return [
+        {
+            "streams": p["streams"],
+            "analysed_ratio": p["analysed_ratio"],
+            "analysed_fps": p["analysed_fps"],
+            "target_fps": p["target_fps"],
+            "p95_latency_ms": p["latency_ms"]["p95"],
+            "drop_rate": p["drop_rate"],
+            "cpu_percent": p["cpu_percent"],
+            "peak_memory_gb": p["peak_memory_gb"],
+        }
+        for p in sorted(points, key=lambda p: p["streams"])
+    ]
+
+
+def write_sweep_tables(out: dict, folder: Path) -> None:
+    """reports/bench/sweep/<layout>.tsv for each layout the sweep ran."""
+    for mode, points in out["points"].items():
+        write_table(folder / f"{mode}.tsv", sweep_rows(points))
 
 
 def overload(points: list[dict]) -> dict | None:

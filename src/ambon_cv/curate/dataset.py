@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ambon_cv.config import CameraRegistry, CurateParams
+from ambon_cv.config import CameraRegistry, CurateParams, RealParams
 from ambon_cv.curate.db import connect
 from ambon_cv.curate.embeddings import embed_files, embedder_for
 from ambon_cv.curate.records import (
@@ -34,7 +34,8 @@ from ambon_cv.curate.records import (
 )
 from ambon_cv.curate.splits import assign_splits, closest_cross_split_gap
 from ambon_cv.errors import AmbonError
-from ambon_cv.paths import under_root
+from ambon_cv.metrics import write_report
+from ambon_cv.real_data import how_to_add, real_folder
 
 REVIEWED = "reviewed"
 DISAGREE = "human_vs_model"  # the evaluation key comparing reviewed labels with the model
@@ -64,6 +65,7 @@ class CurationReport:
     exported: dict[str, int]
     views: list[str]
     embedder: str
+    real_skipped: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
@@ -95,6 +97,8 @@ class CurationReport:
         if self.clip_labels:
             lines += ["", "Clip labels (frames of clips labelled per clip):", ""]
             lines += [f"- {split}: {counts}" for split, counts in self.clip_labels.items()]
+        if self.real_skipped:
+            lines += ["", "Real data skipped:", "", *[f"- {s}" for s in self.real_skipped]]
         lines += [
             "",
             "## Duplicates and leaks",
@@ -150,26 +154,30 @@ def _fields(fo, record: CurationRecord, registry: CameraRegistry) -> dict:
 
 
 def load_records(
-    params: CurateParams, frames: pd.DataFrame, root: Path, stats: LoadStats, progress: bool = True
+    params: CurateParams,
+    frames: pd.DataFrame,
+    root: Path,
+    stats: LoadStats,
+    progress: bool = True,
+    real: RealParams | None = None,
 ) -> list[CurationRecord]:
-    """Every record to curate, validated, with its split (nothing is written to FiftyOne)."""
+    """Every record to curate, validated, with its split (nothing is written to FiftyOne). A
+    real folder missing under real.root is skipped, and noted in `stats.real_skipped`."""
     records = list(from_frames_table(frames, root, stats))
-    for real in params.real:
-        folder = under_root(real.path, root)
+    for real_set in params.real:
+        folder = real_folder(real or RealParams(), root, real_set.path)
         if not folder.is_dir():
-            raise CurationInputError(
-                f"curate.real '{real.name}': folder {folder} not found (mount it, or remove the "
-                "entry from params.yaml)"
-            )
-        if real.kind == "yolo":
-            records += load_yolo_folder(real.name, folder, real.class_map, stats)
+            stats.real_skipped.append(how_to_add(f"curate.real '{real_set.name}'", folder))
+            continue
+        if real_set.kind == "yolo":
+            records += load_yolo_folder(real_set.name, folder, real_set.class_map, stats)
         else:
             records += load_clip_folder(
-                real.name,
+                real_set.name,
                 folder,
-                real.class_map,
-                real.rate_fps,
-                real.val_fraction,
+                real_set.class_map,
+                real_set.rate_fps,
+                real_set.val_fraction,
                 params.split.seed,
                 root / "data" / "curated" / "real-frames",
                 stats,
@@ -363,13 +371,14 @@ def curate(
     root: Path,
     progress: bool = True,
     frames_summary: dict | None = None,
+    real: RealParams | None = None,
 ) -> CurationReport:
     """Run the curate stage; see the module docstring. Writes `data/curated/yolo`,
     `reports/curate.json` and `reports/curate.md`."""
     seconds: dict[str, float] = {}
     t = time.perf_counter()
     stats = LoadStats()
-    records = load_records(params, frames, root, stats, progress)
+    records = load_records(params, frames, root, stats, progress, real)
     seconds["load"] = time.perf_counter() - t
 
     fo = connect(root)
@@ -417,10 +426,9 @@ def curate(
         exported=exported,
         views=views,
         embedder=embedder.name,
+        real_skipped=stats.real_skipped,
         seconds={k: round(v, 2) for k, v in seconds.items()},
     )
-    reports = root / "reports"
-    reports.mkdir(exist_ok=True)
-    (reports / "curate.json").write_text(json.dumps(asdict(report), indent=2, default=str))
-    (reports / "curate.md").write_text(report.to_markdown())
+    write_report(root, "curate", asdict(report))
+    (root / "reports" / "curate.md").write_text(report.to_markdown())
     return report

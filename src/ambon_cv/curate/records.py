@@ -49,6 +49,7 @@ class LoadStats:
     missing_files: list[str] = field(default_factory=list)
     clipped_boxes: int = 0
     dropped_labels: int = 0
+    real_skipped: list[str] = field(default_factory=list)  # real folders not there, and how to add
 
 
 def from_frames_table(

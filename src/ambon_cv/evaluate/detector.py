@@ -53,7 +53,7 @@ class Detector:
         self.model = on_every_core(YOLO(str(path)))
         imgsz = trained_imgsz(self.model) if imgsz is None else imgsz
         self.imgsz, self.conf, self.device, self.batch = imgsz, conf, device, batch
-        self.name = path.name
+        self.path, self.name = path, path.name
         self.version = model_version(path)
 
     def __call__(self, images: Iterable[np.ndarray]) -> Iterator[Detections]:

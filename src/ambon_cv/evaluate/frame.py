@@ -12,6 +12,7 @@ from ambon_cv.cores import on_every_core
 from ambon_cv.detections import CLASSES
 from ambon_cv.evaluate.detector import Detector
 from ambon_cv.inference.precision import exact_openvino
+from ambon_cv.metrics import write_table
 
 
 def headline(
@@ -65,9 +66,42 @@ def headline(
         plots.mkdir(parents=True, exist_ok=True)
         for png in run.glob("*.png"):
             shutil.copy2(png, plots / png.name)
+        # the same curves as data, for `dvc plots diff` between two experiments
+        write_table(plots / "pr.tsv", pr_rows(box))
+        write_table(plots / "confusion.tsv", confusion_rows(result.confusion_matrix.matrix))
     shutil.rmtree(run, ignore_errors=True)
     shutil.rmtree(subset, ignore_errors=True)
     return out
+
+
+def pr_rows(box, points: int = 101) -> list[dict]:
+    """The precision-recall curve of each class (ultralytics' 1000 recall steps, thinned to
+    `points`), one row per recall: `recall`, then one column per class."""
+    step = max(1, len(box.px) // (points - 1))
+    names = [CLASSES[int(c)] for c in box.ap_class_index]
+    return [
+        {"recall": round(float(box.px[i]), 3)}
+        | {n: round(float(box.prec_values[k][i]), 4) for k, n in enumerate(names)}
+        for i in range(0, len(box.px), step)
+    ]
+
+
+def confusion_rows(matrix) -> list[dict]:
+    """ultralytics' confusion matrix (rows predicted, columns true, the last of each
+    `background`) as one row per box, which DVC's confusion template counts.
+
+    Example (two garbage boxes found, one missed, one false alarm):
+        >>> rows = confusion_rows([[2, 0, 1], [0, 0, 0], [1, 0, 0]])
+        >>> len(rows), rows[2]
+        (4, {'actual': 'background', 'predicted': 'garbage'})
+    """
+    names = [*CLASSES[: len(matrix) - 1], "background"]
+    return [
+        {"actual": names[true], "predicted": names[pred]}
+        for pred, row in enumerate(matrix)
+        for true, count in enumerate(row)
+        for _ in range(int(count))
+    ]
 
 
 def _count(folder: Path) -> int:

@@ -31,17 +31,29 @@ from ambon_cv.evaluate.real import (
 )
 from ambon_cv.fights.classifier import FightModel
 from ambon_cv.fights.stage import MODEL_DIR as FIGHT_MODEL
-from ambon_cv.paths import under_root, write_json
+from ambon_cv.metrics import write_report
+from ambon_cv.paths import write_json
+from ambon_cv.real_data import how_to_add, real_folder
 from ambon_cv.train.base import sha256
 from ambon_cv.train.trainer import torch_device
 
 
-def _folder(path: str, root: Path) -> Path | None:
+def _given(path: str | None) -> Path | None:
+    """A folder named on the command line (relative to where you are)."""
     if not path:
         return None
-    folder = under_root(path, root)
+    folder = Path(path).expanduser().resolve()
     if not folder.is_dir():
         raise DetectorError(f"evaluate: real-data folder {folder} does not exist")
+    return folder
+
+
+def _real(params: Params, root: Path, name: str, what: str, skipped: list[str]) -> Path | None:
+    """The pipeline's real folder `name` under real.root; None (and a note) when absent."""
+    folder = real_folder(params.real, root, name)
+    if folder is not None and not folder.is_dir():
+        skipped.append(how_to_add(what, folder))
+        return None
     return folder
 
 
@@ -49,8 +61,6 @@ def evaluate(
     params: Params,
     registry: CameraRegistry,
     root: Path,
-    real_garbage: str | None = None,
-    real_fights: str | None = None,
     progress: bool = True,
 ) -> dict:
     """Run all three evaluations; returns the metrics written to reports/evaluate.json."""
@@ -99,7 +109,7 @@ def evaluate(
             "clip_seconds": ev.clip_seconds,
         }
     )
-    fights = FightModel.load(root / FIGHT_MODEL) if (root / FIGHT_MODEL).is_dir() else None
+    fights = FightModel.load(root / FIGHT_MODEL) if FightModel.exists(root / FIGHT_MODEL) else None
     events, timeline, gating = evaluate_events(
         detector, cameras, city, p.alerts, ev.analysis_fps, progress, fights, p.gate
     )
@@ -109,32 +119,84 @@ def evaluate(
     seconds["event"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    garbage_dir = _folder(p.real_garbage if real_garbage is None else real_garbage, root)
-    fights_dir = _folder(p.real_fights if real_fights is None else real_fights, root)
-    metrics["real"] = {}
-    if garbage_dir:
-        metrics["real"]["garbage"] = garbage_map(weights, garbage_dir, p.imgsz, device)
-    if fights_dir:
-        metrics["real"]["fights"] = fight_clips(
-            detector, fights_dir, p.alerts, p.events.analysis_fps, p.real_fights_limit, progress
-        )
-        if (root / FIGHT_MODEL).is_dir():
-            metrics["real"]["fights_classifier"] = fight_clips_classified(
-                root / FIGHT_MODEL, fights_dir, root, p.real_fights_limit, progress
-            )
-            metrics["real"]["fights_stream"] = fight_stream_alerts(
-                root / FIGHT_MODEL, fights_dir, root, p.alerts, progress
-            )
-        metrics["real"]["gated_share"] = gated_share(
-            fights_dir, p.gate, p.events.analysis_fps, progress
-        )
+    skipped: list[str] = []
+    garbage_dir = _real(params, root, p.real_garbage, "evaluate.real_garbage", skipped)
+    fights_dir = _real(params, root, p.real_fights, "evaluate.real_fights", skipped)
+    metrics["real"] = real_checks(params, root, detector, garbage_dir, fights_dir, progress)
+    if skipped:
+        metrics["real_skipped"] = skipped
     seconds["real"] = time.perf_counter() - t
     metrics["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
 
     reports.mkdir(exist_ok=True)
-    write_json(reports / "evaluate.json", metrics)
+    # the time each part took goes to the markdown only: export depends on the JSON, and a
+    # re-run on the same inputs must leave it byte for byte as it was
+    write_report(root, "evaluate", {k: v for k, v in metrics.items() if k != "seconds"})
     (reports / "evaluate.md").write_text(_markdown(metrics))
     return metrics
+
+
+def real_checks(
+    params: Params,
+    root: Path,
+    detector: Detector,
+    garbage_dir: Path | None,
+    fights_dir: Path | None,
+    progress: bool = True,
+) -> dict:
+    """The real-footage checks on a street-garbage folder and a fight-clip folder (None skips
+    one): the detector's mAP50, the fight analytic per clip and as a stream, the detector's
+    fight boxes to compare, and the share of frames the change gate skips."""
+    p = params.evaluate
+    out: dict = {}
+    if garbage_dir:
+        out["garbage"] = garbage_map(detector.path, garbage_dir, p.imgsz, detector.device)
+    if fights_dir:
+        out["fights"] = fight_clips(
+            detector, fights_dir, p.alerts, p.events.analysis_fps, p.real_fights_limit, progress
+        )
+        if FightModel.exists(root / FIGHT_MODEL):
+            out["fights_classifier"] = fight_clips_classified(
+                root / FIGHT_MODEL, fights_dir, root, p.real_fights_limit, progress
+            )
+            out["fights_stream"] = fight_stream_alerts(
+                root / FIGHT_MODEL, fights_dir, root, p.alerts, progress
+            )
+        out["gated_share"] = gated_share(fights_dir, p.gate, p.events.analysis_fps, progress)
+    return out
+
+
+def evaluate_folders(
+    params: Params,
+    root: Path,
+    real_garbage: str | None = None,
+    real_fights: str | None = None,
+    progress: bool = True,
+) -> tuple[dict, Path]:
+    """The real-footage checks on folders of your own, written to reports/real/<name>.{json,md}
+    (named after the folders): the pipeline's reports/evaluate.json is left as it is."""
+    garbage_dir, fights_dir = _given(real_garbage), _given(real_fights)
+    if not (garbage_dir or fights_dir):
+        raise DetectorError("evaluate: give --real-garbage DIR, --real-fights DIR or both")
+    p = params.evaluate
+    weights = root / "models" / "best.pt"
+    detector = Detector(weights, p.imgsz, p.conf, torch_device(p.device))
+    out = {
+        "model": str(weights.relative_to(root)),
+        "model_sha256": sha256(weights),
+        "folders": {
+            "garbage": str(garbage_dir or "") or None,
+            "fights": str(fights_dir or "") or None,
+        },
+        "real": real_checks(params, root, detector, garbage_dir, fights_dir, progress),
+    }
+    name = "+".join(f.name for f in (garbage_dir, fights_dir) if f)
+    target = root / "reports" / "real" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_json(target.with_suffix(".json"), out)
+    lines = [f"# Real-footage checks of {out['model']} on {name}", "", *_real_lines(out["real"])]
+    target.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    return out, target.with_suffix(".json")
 
 
 def _timeline_plot(timeline: list[dict], path: Path) -> None:
@@ -272,7 +334,14 @@ def _markdown(m: dict) -> str:
             ),
         ]
     lines += ["", "Timeline: `reports/evaluate/alert_timeline.png`.", "", "## Real footage", ""]
-    real = m.get("real", {})
+    lines += _real_lines(m.get("real", {}))
+    lines += [f"- skipped: {s}" for s in m.get("real_skipped", [])]
+    lines += ["", f"Seconds per part: {m['seconds']}"]
+    return "\n".join(lines) + "\n"
+
+
+def _real_lines(real: dict) -> list[str]:
+    lines = []
     if "garbage" in real:
         g = real["garbage"]
         lines.append(
@@ -314,5 +383,4 @@ def _markdown(m: dict) -> str:
             f"{_fmt(r['fight_clips_alerted'])} of {r['fight_clips']} fight clips raise an "
             f"alert ({r['source']})"
         )
-    lines += ["", f"Seconds per part: {m['seconds']}"]
-    return "\n".join(lines) + "\n"
+    return lines

@@ -88,10 +88,14 @@ def build_card(
     evaluation: dict,
     report: dict,
     root: Path,
+    classes: list[str],
+    training: dict,
 ) -> dict:
     return {
         "name": params["export"]["triton"]["model_name"],
         "version": version,
+        "classes": classes,  # the model's own, in its output order
+        "training": training,  # as the weights file records it (ultralytics' train args)
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "data_version": data_version(root),
         "params": params,
@@ -131,7 +135,7 @@ def card_markdown(card: dict) -> str:
         f"# Model card: {card['name']} v{card['version']}",
         "",
         f"Created {card['created']}. Input {card['params']['export']['imgsz']} px, classes: "
-        + ", ".join(card["params"]["curate"]["classes"])
+        + ", ".join(card["classes"])
         + ".",
         "",
         "## Intended use",
@@ -141,7 +145,7 @@ def card_markdown(card: dict) -> str:
         "## Data and training",
         "",
         *[f"- `{k}`: {v}" for k, v in card["data_version"].items()],
-        f"- train params: `{json.dumps(card['params']['train'])}`",
+        f"- trained with: `{json.dumps(card.get('training', {}), default=str)}`",
         "",
         "## Metrics (evaluate stage)",
         "",

@@ -28,10 +28,11 @@ from ambon_cv.export.floor import shortfalls
 from ambon_cv.export.formats import FORMATS, Format
 from ambon_cv.export.speed import BASELINE, time_backends, with_ratios
 from ambon_cv.export.triton import write_repository
+from ambon_cv.fights.classifier import FightModel
 from ambon_cv.fights.stage import MODEL_DIR as FIGHT_MODEL
 from ambon_cv.inference.precision import exact_openvino
 from ambon_cv.machine import cpu_line
-from ambon_cv.paths import write_json
+from ambon_cv.metrics import write_report
 from ambon_cv.train.trainer import torch_device
 
 log = logging.getLogger("ambon_cv.export")
@@ -192,7 +193,7 @@ def _run(
         triton_dir = write_repository(built["onnx"], stage / "triton", p.triton, p.imgsz, names)
 
     fight_model = root / FIGHT_MODEL
-    if fight_model.is_dir():  # the real-fight clip classifier ships with the detector
+    if fight_model.is_dir():  # the real-fight clip classifier (or why there is none) ships too
         shutil.copytree(fight_model, stage / "fight-clips")
 
     report = {
@@ -203,7 +204,7 @@ def _run(
         "speed": speed,
         "calibration_frames": count,
         "triton": str(triton_dir.relative_to(stage)) if triton_dir else None,
-        "fight_clips": "fight-clips" if fight_model.is_dir() else None,
+        "fight_clips": "fight-clips" if FightModel.exists(fight_model) else None,
         "device": device,
         "machine": cpu_line(),
         "seconds": round(time.perf_counter() - started, 1),
@@ -222,7 +223,20 @@ def _run(
             True,
             "WARNING: below the quality floor (export publish refuses it): " + "; ".join(below),
         )
-    card = build_card(p.version, params.model_dump(), evaluation, report, root)
+    # the card records the settings this stage declares; how the model was trained is in the
+    # git commit it names (data_version) and in reports/train.json of that commit
+    from ultralytics import YOLO
+
+    model = YOLO(str(work / "model.pt"))
+    classes = list(model.names.values())
+    args = (getattr(model, "ckpt", None) or {}).get("train_args", {})
+    training = {k: args[k] for k in TRAINING_KEYS if k in args}
+    start = Path(str(training.get("model", "")))
+    if start.is_absolute() and start.is_relative_to(root.resolve()):  # no machine's path
+        training["model"] = str(start.relative_to(root.resolve()))
+    card = build_card(
+        p.version, {"export": p.model_dump()}, evaluation, report, root, classes, training
+    )
     (stage / "model-card.json").write_text(json.dumps(card, indent=2, default=str))
     (stage / "model-card.md").write_text(card_markdown(card))
     shutil.rmtree(work)
@@ -259,6 +273,10 @@ def _speed(pt: Path, built: dict[str, Path], yolo: Path, p, device: str, progres
     return {name: {str(k): v for k, v in cells.items()} for name, cells in table.items()}
 
 
+# what the model card says of how the weights were trained (from the weights file itself)
+TRAINING_KEYS = ("model", "epochs", "imgsz", "batch", "optimizer", "lr0", "freeze", "seed", "time")
+
+
 def _publish(stage: Path, target: Path) -> None:
     """Move the finished staging folder into place; the old one goes only once it has."""
     old = target.with_name(target.name + ".old")
@@ -273,7 +291,7 @@ def _write_reports(report: dict, root: Path, rejected: bool) -> None:
     reports = root / "reports"
     (reports / "export").mkdir(parents=True, exist_ok=True)
     plots.save(plots.formats(report), reports / "export" / "speed.png")
-    write_json(reports / "export.json", report)
+    write_report(root, "export", report)
     lines = [
         f"# Export of models/best.pt as {ARTIFACT} v{report['version']}",
         "",

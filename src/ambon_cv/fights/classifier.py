@@ -241,6 +241,7 @@ def grouped_cv(
 
 MODEL_FILE = "model.joblib"
 CARD_FILE = "model.json"
+NONE_FILE = "NONE.md"  # in place of a model: why there is none (no real fight clips)
 
 
 @dataclass
@@ -274,11 +275,25 @@ class FightModel:
             )
         )
 
+    @staticmethod
+    def exists(folder: Path) -> bool:
+        return (Path(folder) / MODEL_FILE).is_file()
+
+    @staticmethod
+    def why_none(folder: Path) -> str | None:
+        """The note the fights stage left instead of a model, or None."""
+        note = Path(folder) / NONE_FILE
+        if FightModel.exists(folder) or not note.is_file():
+            return None
+        return note.read_text().strip()
+
     @classmethod
     def load(cls, folder: Path) -> FightModel:
         import joblib
 
         model, card = folder / MODEL_FILE, folder / CARD_FILE
+        if why := cls.why_none(folder):
+            raise FightModelError(f"no fight classifier in {folder}: {why}")
         for f in (model, card):
             if not f.is_file():
                 raise FightModelError(f"{f} is missing: run `ambon fights` (dvc repro fights)")

@@ -9,6 +9,8 @@ report; the rest of the run goes on.
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
@@ -17,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from ambon_cv import plots
-from ambon_cv.config import FightsParams
+from ambon_cv.config import FightsParams, RealParams
 from ambon_cv.fights.classifier import (
+    NONE_FILE,
     Calibration,
     FightModel,
     FightModelError,
@@ -29,7 +32,9 @@ from ambon_cv.fights.classifier import (
 from ambon_cv.fights.footage import clip_windows
 from ambon_cv.fights.motion import clip_features
 from ambon_cv.frames.sample import ClipDecodeError
-from ambon_cv.paths import under_root, write_json
+from ambon_cv.metrics import write_report, write_table
+from ambon_cv.paths import write_json
+from ambon_cv.real_data import how_to_add, real_folder
 
 MODEL_DIR = Path("classifiers") / "fight-clips"
 OUT_OF_FOLD = "out_of_fold.json"
@@ -97,11 +102,18 @@ def clip_feature_matrix(
     return np.stack(rows), kept, errors, windows
 
 
-def train_fight_model(p: FightsParams, root: Path, progress: bool = True) -> dict:
-    """Run the stage; returns the report written to reports/fights.json."""
-    folder = under_root(p.folder, root)
+def train_fight_model(
+    p: FightsParams, root: Path, progress: bool = True, real: RealParams | None = None
+) -> dict:
+    """Run the stage; returns the report written to reports/fights.json. With no clip folder
+    under real.root there is no classifier: its folder holds a note saying how to add the
+    clips, and every later stage runs without the fight analytic."""
+    folder = real_folder(real or RealParams(), root, p.folder)
     if not folder.is_dir():
-        raise FightModelError(f"fights.folder {folder} does not exist (fight/ + noFight/ clips)")
+        return _no_clips(p, root, how_to_add("fights.folder", folder))
+    # where it learned, relative to the project (as every path in params is): evaluate compares
+    # it with the folder it is given, and scores only out of fold on the classifier's own clips
+    trained_on = os.path.relpath(folder, root) if not Path(p.folder).is_absolute() else p.folder
     paths, labels, groups = labelled_clips(folder)
     settings = feature_settings(p)
     seconds: dict[str, float] = {}
@@ -151,7 +163,7 @@ def train_fight_model(p: FightsParams, root: Path, progress: bool = True) -> dic
     ]
     cross_validation = {k: v for k, v in cv.as_dict().items() if k not in ("scores", "raw_scores")}
     report = {
-        "folder": p.folder,
+        "folder": trained_on,
         "features": p.features,
         "classifier": p.classifier,
         "threshold": calibration.threshold,
@@ -163,12 +175,13 @@ def train_fight_model(p: FightsParams, root: Path, progress: bool = True) -> dic
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
     }
     model_dir = root / MODEL_DIR
+    (model_dir / NONE_FILE).unlink(missing_ok=True)  # from a run that had no clips
     FightModel(classifier, settings, calibration.threshold, calibration).save(
-        model_dir, {"trained_on": p.folder, "clips": len(y), "cross_validation": cross_validation}
+        model_dir, {"trained_on": trained_on, "clips": len(y), "cross_validation": cross_validation}
     )
     write_json(
         model_dir / OUT_OF_FOLD,
-        {"folder": p.folder, "hop_s": p.stream.hop_s, "clips": out_of_fold},
+        {"folder": trained_on, "hop_s": p.stream.hop_s, "clips": out_of_fold},
     )
 
     reports = root / "reports"
@@ -176,9 +189,51 @@ def train_fight_model(p: FightsParams, root: Path, progress: bool = True) -> dic
         plots.fight_clips(cross_validation, out_of_fold, calibration.threshold),
         reports / "fights" / "clips.png",
     )
-    write_json(reports / "fights.json", report)
+    write_table(reports / "fights" / "roc.tsv", roc_table(out_of_fold))
+    write_report(root, "fights", report)
     (reports / "fights.md").write_text(_markdown(report))
     return report
+
+
+def _no_clips(p: FightsParams, root: Path, note: str) -> dict:
+    model_dir = root / MODEL_DIR
+    shutil.rmtree(model_dir, ignore_errors=True)
+    model_dir.mkdir(parents=True)
+    (model_dir / NONE_FILE).write_text(f"No fight classifier. {note}\n")
+    reports = root / "reports"
+    write_table(reports / "fights" / "roc.tsv", [], ROC_COLUMNS)
+    report = {"folder": p.folder, "skipped": note}
+    write_report(root, "fights", report)
+    (reports / "fights.md").write_text(f"# Fights: skipped\n\n{note}\n")
+    print(f"fights: WARNING skipped, {note}")
+    return report
+
+
+ROC_COLUMNS = ["false_positive_rate", "true_positive_rate", "threshold"]
+
+
+def roc_table(out_of_fold: list[dict]) -> list[dict]:
+    """The ROC curve of the out-of-fold clip scores (each clip scored by the fold that did not
+    see its recording), one row per threshold, for `dvc plots`.
+
+    Example:
+        >>> roc_table([{"fight": 1, "score": 0.9}, {"fight": 0, "score": 0.2}])[1]
+        {'false_positive_rate': 0.0, 'true_positive_rate': 1.0, 'threshold': 0.9}
+    """
+    from sklearn.metrics import roc_curve
+
+    y = [c["fight"] for c in out_of_fold]
+    if len(set(y)) < 2:  # one class only: no curve to draw
+        return []
+    fpr, tpr, thresholds = roc_curve(y, [c["score"] for c in out_of_fold])
+    return [
+        {
+            "false_positive_rate": round(float(f), 4),
+            "true_positive_rate": round(float(t), 4),
+            "threshold": round(float(min(th, 1.0)), 4),  # sklearn's first threshold is inf
+        }
+        for f, t, th in zip(fpr, tpr, thresholds, strict=True)
+    ]
 
 
 def streamed_out_of_fold(

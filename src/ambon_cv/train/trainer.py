@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ambon_cv.config import TrainParams
 from ambon_cv.cores import use_cores
-from ambon_cv.paths import write_json
+from ambon_cv.metrics import write_report
 from ambon_cv.train.starts import TrainError, resolve_start
 
 RUN_NAME = "ambon"
@@ -205,7 +205,5 @@ def _publish(
     if (run / "results.csv").is_file():
         with open(run / "results.csv") as fh:
             epochs = sum(1 for _ in csv.DictReader(fh))
-    reports = root / "reports"
-    reports.mkdir(exist_ok=True)
-    write_json(reports / "train.json", {**metrics, "epochs": epochs, "start": start})
+    write_report(root, "train", {**metrics, "epochs": epochs, "start": start})
     return TrainResult(metrics, out / "best.pt", out / "last.pt", epochs)
