@@ -185,12 +185,14 @@ def _run(
     # Speed, side by side, on real val frames.
     speed = _speed(work / "model.pt", built, yolo, p, device, progress)
 
+    from ultralytics import YOLO
+
+    model = YOLO(str(work / "model.pt"))  # its class names and training args, loaded once
     triton_dir = None
     if "onnx" in built:
-        from ultralytics import YOLO
-
-        names = YOLO(str(work / "model.pt")).names
-        triton_dir = write_repository(built["onnx"], stage / "triton", p.triton, p.imgsz, names)
+        triton_dir = write_repository(
+            built["onnx"], stage / "triton", p.triton, p.imgsz, model.names
+        )
 
     fight_model = root / FIGHT_MODEL
     if fight_model.is_dir():  # the real-fight clip classifier (or why there is none) ships too
@@ -223,11 +225,8 @@ def _run(
             True,
             "WARNING: below the quality floor (export publish refuses it): " + "; ".join(below),
         )
-    # the card records the settings this stage declares; how the model was trained is in the
-    # git commit it names (data_version) and in reports/train.json of that commit
-    from ultralytics import YOLO
-
-    model = YOLO(str(work / "model.pt"))
+    # the card records the settings this stage declares, and how the weights were trained as
+    # the weights file itself says
     classes = list(model.names.values())
     args = (getattr(model, "ckpt", None) or {}).get("train_args", {})
     training = {k: args[k] for k in TRAINING_KEYS if k in args}
