@@ -80,6 +80,8 @@ def network_attempts() -> list[str]:
 
 # --- shared fixtures -----------------------------------------------------------------------------
 
+from tests.stages import run_stage  # noqa: E402 (after the network guard)
+
 ROOT = Path(__file__).resolve().parents[1]
 # The real datasets beside the checkout (never copied in); AMBON_SHARED_DATASETS points elsewhere.
 SHARED = Path(os.environ.get("AMBON_SHARED_DATASETS", ROOT.parent / "shared" / "datasets"))
@@ -210,27 +212,21 @@ def small_real_sets(root: Path) -> list:
 def project(tmp_path_factory, registry, tiny_cfg):
     """A project folder with the tiny city's footage and frames, real data, and its own
     mongod on a free port (FiftyOne binds to one database per process)."""
-    import pandas as pd
-
-    from ambon_cv.config import FootageParams, FramesParams
+    from ambon_cv.config import FramesParams, Params
     from ambon_cv.curate.db import connect, database, stop_db
-    from ambon_cv.footage.pull import pull_footage
-    from ambon_cv.frames.build import build_frames
     from ambon_cv.services import free_port
 
     root = tmp_path_factory.mktemp("curate-project")
-    pull_footage(
-        FootageParams(synthetic=tiny_cfg), registry, root / "data" / "footage", root, progress=False
+    base = Params()
+    params = base.model_copy(
+        update={
+            "footage": base.footage.model_copy(update={"synthetic": tiny_cfg}),
+            "frames": FramesParams(rate_fps=1.0),
+        }
     )
-    manifest = pd.read_parquet(root / "data" / "footage" / "manifest.parquet")
-    build_frames(
-        FramesParams(rate_fps=1.0),
-        manifest,
-        root / "data" / "frames",
-        root,
-        workers=1,
-        progress=False,
-    )
+    run_stage("footage", params, root, registry)
+    run_stage("frames", params, root, registry)
+    run_stage("real", params, root, registry)  # no real folders beside a temporary project
     port = free_port()
     os.environ["AMBON_DB_PORT"] = str(port)  # every connect() of this process uses it
     fo = connect(root)
@@ -268,7 +264,6 @@ def params_for(project, tiny_cfg):
                 folder=str(real[1].path), folds=3, repeats=1, trees=50, workers=1
             ),
             "evaluate": EvaluateParams(
-                imgsz=64,
                 conf=0.05,
                 device="cpu",
                 events=EventEvaluation(cameras=["pemkot-02"], clip_seconds=6, analysis_fps=5),
@@ -276,7 +271,6 @@ def params_for(project, tiny_cfg):
                 real_fights=str(real[1].path),
             ),
             "export": ExportParams(
-                imgsz=64,
                 calibration_frames=300,
                 speed=SpeedParams(batches=[1, 4], seconds=0.3),
                 # a one-epoch fine-tune at 64 px on a handful of val frames: one box that INT8
@@ -307,18 +301,11 @@ def fine_tune_params():
 @pytest.fixture(scope="session")
 def trained(project, registry, tiny_cfg):
     """The tiny project curated and trained for one epoch (models/best.pt); its params."""
-    import pandas as pd
-
-    from ambon_cv.curate.dataset import curate
-    from ambon_cv.fights.stage import train_fight_model
-    from ambon_cv.train.trainer import train
-
     root = project[0]
     params = params_for(project, tiny_cfg)
-    frames = pd.read_parquet(root / "data" / "frames" / "frames.parquet")
-    curate(params.curate, frames, registry, root, progress=False)
-    train(fine_tune_params(), root)
-    train_fight_model(params.fights, root, progress=False)
+    run_stage("curate", params, root, registry)
+    run_stage("train", params.model_copy(update={"train": fine_tune_params()}), root, registry)
+    run_stage("fights", params, root, registry)
     return params
 
 
@@ -328,7 +315,6 @@ def bench_project(project, trained):
     import shutil
 
     from ambon_cv.config import FightsParams, load_params
-    from ambon_cv.export.stage import export
     from ambon_cv.fights.stage import MODEL_DIR, train_fight_model
 
     root = project[0]
@@ -338,7 +324,7 @@ def bench_project(project, trained):
         )
         train_fight_model(fights, root, progress=False)
     if not (root / "exports" / "int8_openvino_model").is_dir():
-        export(trained, root, progress=False)
+        run_stage("export", trained, root)
     if not (root / "exports" / "fight-clips").is_dir():  # exported before the analytic existed
         shutil.copytree(root / MODEL_DIR, root / "exports" / "fight-clips")
     shutil.copy2(_REPO / "params.yaml", root / "params.yaml")
@@ -346,7 +332,6 @@ def bench_project(project, trained):
     params = load_params(
         root / "params.yaml",
         {
-            "bench.imgsz": 64,
             "bench.warmup_s": 1.5,
             "bench.duration_s": 6,
             "bench.streams": 6,
@@ -363,14 +348,11 @@ def bench_project(project, trained):
 @pytest.fixture(scope="session")
 def reported_project(bench_project, trained, registry):
     """The bench project with every stage's report: evaluate, export, a small bench sweep."""
-    from ambon_cv.bench.stage import sweep
-    from ambon_cv.evaluate.stage import evaluate
-
     root, params = bench_project
     if not (root / "reports" / "evaluate.json").exists():
-        evaluate(trained, registry, root, progress=False)
+        run_stage("evaluate", trained, root, registry)
     if not (root / "reports" / "bench.json").exists():
-        sweep(params, registry, root, progress=False)
+        run_stage("bench", params, root, registry, action="sweep")
     return root, params
 
 

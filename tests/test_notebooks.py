@@ -43,7 +43,7 @@ SIZES = {
     "05_benchmark.ipynb": {
         "live_streams": 2,
         "live_seconds": 3.0,
-        "overrides": {"bench.imgsz": 64},
+        "overrides": {"bench.max_batch": 8},
     },
 }
 

@@ -1,5 +1,5 @@
-"""dvc.yaml: every stage is a subcommand of `ambon`, reads only its own params section, and
-declares its deps and outs."""
+"""dvc.yaml: every stage is a command of the registry, declares there the params it reads
+(its own section, and named keys of another), and declares its code, deps and outs."""
 
 from __future__ import annotations
 
@@ -8,24 +8,14 @@ from pathlib import Path
 
 import yaml
 
-from ambon_cv.cli import build_parser
 from ambon_cv.config import Params
+from ambon_cv.registry import BY_NAME, STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 
-# the module that holds each stage's work (its `ambon <stage>` handler calls into it)
-ENTRY = {
-    "footage": "ambon_cv.footage.pull",
-    "real": "ambon_cv.real_data",
-    "frames": "ambon_cv.frames.build",
-    "curate": "ambon_cv.curate.dataset",
-    "train": "ambon_cv.train.trainer",
-    "fights": "ambon_cv.fights.stage",
-    "evaluate": "ambon_cv.evaluate.stage",
-    "export": "ambon_cv.export.stage",
-    "bench": "ambon_cv.bench.stage",
-}
+# the module that holds each stage's `run` (the registry's target)
+ENTRY = {name: BY_NAME[name].target.partition(":")[0] for name in STAGES}
 
 
 def _file(module: str) -> Path | None:
@@ -67,15 +57,17 @@ def _closure(module: str) -> set[str]:
 
 def test_each_stage_reads_only_its_own_section_and_declares_outs():
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    commands = {a for a in build_parser()._subparsers._group_actions[0].choices}
+    assert list(stages) == list(STAGES)
     for name, stage in stages.items():
         # its own section, plus named keys of another that DVC then tracks too (the bench
-        # raises alerts by evaluate.alerts, the one set of alert rules)
+        # raises alerts by evaluate.alerts, the one set of alert rules); the registry gives the
+        # stage these and nothing else (tests/test_registry.py runs every stage so)
         own, *shared = stage["params"]
         assert own == name, f"stage {name} reads {stage['params']}"
         assert all("." in key and key.split(".")[0] in Params.model_fields for key in shared)
         assert name in Params.model_fields, f"params.yaml has no section for stage {name}"
-        assert stage["cmd"].split()[:2] == ["ambon", name] and name in commands
+        assert tuple(stage["params"]) == BY_NAME[name].params, f"stage {name}: registry differs"
+        assert stage["cmd"].split()[:2] == ["ambon", name]
         assert stage["outs"], f"stage {name} declares no outs"
         for dep in stage["deps"]:
             outs = [

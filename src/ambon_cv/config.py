@@ -205,7 +205,11 @@ class TrainParams(_Strict):
         description="the released base (fine-tuned), a local .pt, a named start "
         "(yolo-mobilenetv2-imagenet) or a model .yaml (from scratch)",
     )
-    imgsz: int = Field(256, ge=32)
+    imgsz: int = Field(
+        256,
+        ge=32,
+        description="the input side; evaluate, export and bench take it from the trained model",
+    )
     epochs: int = Field(2, ge=1)
     hours: float = Field(
         0.0, ge=0, description="wall-time budget; ultralytics fits the schedule to it (0: off)"
@@ -285,7 +289,6 @@ class EventEvaluation(_Strict):
 class EvaluateParams(_Strict):
     """`evaluate` stage: frame, event and real-footage metrics of the trained detector."""
 
-    imgsz: int = Field(256, ge=32)
     conf: float = Field(0.25, ge=0, le=1)
     device: str = "auto"
     alerts: AlertRules = Field(default_factory=AlertRules)
@@ -453,7 +456,6 @@ class ExportParams(_Strict):
     formats: list[Literal[EXPORT_FORMATS]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: list(EXPORT_FORMATS), min_length=1
     )
-    imgsz: int = Field(256, ge=32)
     calibration_frames: int = Field(300, ge=1, description="INT8 calibration, from train")
     parity: ParityBounds = Field(default_factory=ParityBounds)
     floor: QualityFloor = Field(default_factory=QualityFloor)
@@ -508,7 +510,6 @@ class BenchParams(_Strict):
     """`bench`: the live-load benchmark (`ambon bench`, `ambon bench sweep`)."""
 
     model: str = Field("exports/int8_openvino_model", description="an export, or triton://…")
-    imgsz: int = Field(256, ge=32)
     source: Literal["clips", "rtsp", "cameras"] = "clips"
     streams: int = Field(55, ge=1)
     layout: Literal["per_core", "central"] = Field(

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from ambon_cv.config import RealParams
+from ambon_cv.contract import StageIO, StageParams, StageResult
 from ambon_cv.paths import under_root, write_json
 
 FINGERPRINT = Path("data") / "real.json"
@@ -96,3 +97,17 @@ def fingerprint(p: RealParams, root: Path, progress: bool = True) -> dict:
     (root / FINGERPRINT).parent.mkdir(parents=True, exist_ok=True)
     write_json(root / FINGERPRINT, out)
     return {**out, "paths": {n: f["path"] for n, f in folders.items()}}
+
+
+def run(params: StageParams, io: StageIO) -> StageResult:
+    """`ambon real`: fingerprint the real folders into data/real.json."""
+    out = fingerprint(params.real, io.root, progress=io.progress)
+    lines = []
+    for name, f in out["folders"].items():
+        if f["present"]:
+            lines.append(
+                f"real: {name}: {f['files']} files, {f['bytes'] / 1e6:.1f} MB ({f['md5'][:12]})"
+            )
+        else:
+            lines.append(f"real: WARNING {how_to_add(name, Path(out['paths'][name]))}")
+    return StageResult("real", [*lines, f"real: fingerprint in {FINGERPRINT}"], out)

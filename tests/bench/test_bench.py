@@ -19,17 +19,18 @@ import pytest
 
 from ambon_cv.bench.harness import BenchError, run_load
 from ambon_cv.bench.profiles import StreamProfile, stream_profiles
-from ambon_cv.bench.stage import _config, bench, camera_clips, sweep
+from ambon_cv.bench.stage import _config, bench, camera_clips
 from ambon_cv.bench.streams import StreamSource
 from ambon_cv.bench.summary import summarise
 from ambon_cv.config import ConfigError
+from tests.stages import run_stage
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_run_from_clips_meets_its_targets_and_reports(bench_project, registry):
     root, params = bench_project
-    s = bench(params, registry, root, progress=False)
+    s = run_stage("bench", params, root, registry).details  # only its declared params
     assert s["streams"] == 6 and not s["interrupted"]
     assert s["analysed_ratio"] >= 0.9 and s["drop_rate"] <= 0.1, s
     assert 0 < s["latency_ms"]["p50"] <= s["latency_ms"]["p95"] <= s["latency_ms"]["p99"]
@@ -88,7 +89,7 @@ def test_a_model_that_does_not_fit_the_load_is_named_before_it_starts(
     model = root / "exports/int8_openvino_model"
     config = dataclasses.replace(_config(params, str(model)), imgsz=96, layout=layout)
     clip = next(iter(camera_clips(root).values()))[0]
-    with pytest.raises(BenchError, match=r"did not load.*int8_openvino_model.*bench.imgsz is 96"):
+    with pytest.raises(BenchError, match=r"did not load.*int8_openvino_model.*set up for 96 px"):
         run_load(stream_profiles(registry, 2), [StreamSource("clip", str(clip))] * 2, config, 0, 1)
 
 
@@ -136,7 +137,7 @@ def test_real_rtsp_mode_through_the_stage(bench_project, registry):
 @pytest.mark.slow
 def test_the_sweep_compares_with_the_naive_baseline(bench_project, registry):
     root, params = bench_project
-    o = sweep(params, registry, root, progress=False)
+    o = run_stage("bench", params, root, registry, action="sweep").details
     assert o["verdict"]["streams"] == 6 and isinstance(o["verdict"]["pass"], bool)
     # and the overload run, at twice the most streams held (bench.sweep.overload_x)
     ov = o["overload"]
@@ -175,7 +176,7 @@ def test_ctrl_c_writes_the_partial_report(bench_project):
     report.unlink(missing_ok=True)
     env = dict(os.environ, AMBON_ROOT=str(root))
     ambon = str(Path(sys.executable).with_name("ambon"))
-    command = [ambon, "bench", "--streams", "3", "--duration", "60", "-S", "bench.imgsz=64"]
+    command = [ambon, "bench", "--streams", "3", "--duration", "60"]
     proc = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

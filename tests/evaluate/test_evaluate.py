@@ -11,6 +11,7 @@ import pytest
 from ambon_cv.evaluate.detector import DetectorError
 from ambon_cv.evaluate.real import RealDataError
 from ambon_cv.evaluate.stage import evaluate
+from tests.stages import run_stage
 
 
 @pytest.mark.slow
@@ -21,7 +22,7 @@ def test_evaluate_writes_every_part(project, registry, trained):
         return {p: p.stat().st_mtime_ns for p in folder.rglob("*")}
 
     before = [state(Path(r.path)) for r in real]
-    m = evaluate(trained, registry, root, progress=False)
+    m = run_stage("evaluate", trained, root, registry).details  # only its declared params
     after = [state(Path(r.path)) for r in real]
     assert before == after, "evaluation wrote into a real-data folder"
     assert 0 <= m["frame"]["mAP50"] <= 1 and m["frame"]["images"] > 0

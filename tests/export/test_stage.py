@@ -11,6 +11,7 @@ import pytest
 
 from ambon_cv.export import stage as export_stage
 from ambon_cv.export.stage import ExportError, export
+from tests.stages import run_stage
 
 CPU_FORMATS = ["onnx", "openvino_fp16", "openvino_int8", "torchscript"]
 
@@ -18,7 +19,7 @@ CPU_FORMATS = ["onnx", "openvino_fp16", "openvino_int8", "torchscript"]
 @pytest.fixture(scope="module")
 def exported(project, trained):
     root = project[0]
-    report = export(trained, root, progress=True)
+    report = run_stage("export", trained, root).details  # only its declared params
     return root, report
 
 
@@ -64,7 +65,7 @@ def test_the_model_card_names_data_metrics_and_limits(exported):
     card = json.loads((root / "exports" / "model-card.json").read_text())
     assert card["name"] == "ambon-detector" and card["version"] == "0.1.0"
     assert set(card["data_version"]) >= {"git_commit"}
-    assert set(card["params"]) == {"export"} and card["params"]["export"]["imgsz"] == 64
+    assert set(card["params"]) == {"export"} and card["imgsz"] == 64
     assert card["formats"] == report["formats"] and card["speed"] == report["speed"]
     assert "human review" in card["intended_use"]
     assert any("tensorrt_fp16 not built here" in x for x in card["known_limits"])

@@ -332,8 +332,8 @@ class Analyser:
         )
         if self.backend.imgsz != config.imgsz:
             raise ValueError(
-                f"{config.model} takes {self.backend.imgsz} px input but bench.imgsz is "
-                f"{config.imgsz}"
+                f"{config.model} takes {self.backend.imgsz} px input but the bench was set up "
+                f"for {config.imgsz} px"
             )
         self.ours = class_map(self.backend.names)
         self.engine = AlertEngine(config.rules)

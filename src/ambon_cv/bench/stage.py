@@ -26,6 +26,7 @@ from ambon_cv.bench.profiles import StreamProfile, stream_profiles
 from ambon_cv.bench.streams import StreamSource
 from ambon_cv.bench.summary import summarise
 from ambon_cv.config import CameraRegistry, Params
+from ambon_cv.contract import StageIO, StageParams, StageResult, stage_result
 from ambon_cv.fights.classifier import FightModel
 from ambon_cv.machine import cpu_line
 from ambon_cv.metrics import write_report, write_table
@@ -42,11 +43,22 @@ def _model(params: Params, root: Path, model: str | None) -> str:
     return str(path)
 
 
+def input_size(model: str, names: list[str]) -> int:
+    """The export's own input side: the size its detector was trained at (train.imgsz)."""
+    from ambon_cv.inference.backends import open_backend
+
+    backend = open_backend(model, names=names)
+    try:
+        return backend.imgsz
+    finally:
+        backend.close()
+
+
 def _config(params: Params, model: str, root: Path | None = None) -> PipelineConfig:
     b = params.bench
     return PipelineConfig(
         model=model,
-        imgsz=b.imgsz,
+        imgsz=input_size(model, list(params.curate.classes)),
         conf=b.conf,
         threads=b.threads,
         inference_workers=b.inference_workers,
@@ -639,3 +651,53 @@ def sweep_markdown(o: dict) -> str:
     if o["interrupted"]:
         lines += ["", "Interrupted: the sweep is partial."]
     return "\n".join(lines) + "\n"
+
+
+def run(
+    params: StageParams,
+    io: StageIO,
+    action: str = "run",
+    streams: int | None = None,
+    source: str | None = None,
+    model: str | None = None,
+    duration: float | None = None,
+) -> StageResult:
+    """`ambon bench`: one load run (exit 3 on FAIL); `sweep` is the stage: how many streams
+    this box holds, what fits, the overload figure and the verdict for the 55."""
+    registry = io.cameras()
+    if action == "sweep":
+        o = sweep(params, registry, io.root, io.progress)
+        v, fits, ov = o["verdict"], o["what_fits"], o.get("overload") or {}
+        line = (
+            f"bench sweep on {o['machine']}: {v['streams']} streams "
+            f"{'PASS' if v['pass'] else 'FAIL'}; most streams within the SLO: pipeline "
+            f"{o['max_streams']['pipeline']}, naive on the same export "
+            f"{o['max_streams']['naive_export']} ({o['x_naive_export']}x), naive PyTorch "
+            f"{o['max_streams']['naive']} ({o['x_naive']}x); what fits: {fits['most_streams']} "
+            f"cameras ({(fits.get('checked_by_run') or {}).get('most_streams')} checked by the "
+            f"run), {v['streams']} need {fits['cores_needed']} cores; overload "
+            f"{ov.get('x_capacity')}x: {ov.get('ratio_to_max')} of the most frames/s, "
+            f"least-served stream {ov.get('least_served_ratio')}; efficiency "
+            f"{o['efficiency']}; report in reports/bench.md"
+        )
+        return stage_result("bench", o, line, exit_code=130 if o["interrupted"] else 0)
+    s = bench(
+        params,
+        registry,
+        io.root,
+        streams=streams,
+        source=source,
+        model=model,
+        duration_s=duration,
+        progress=io.progress,
+    )
+    verdict = "PASS" if s["slo"]["pass"] else "FAIL (" + "; ".join(s["slo"]["failed"]) + ")"
+    line = (
+        f"bench on {s['machine']}: {s['streams']} streams {verdict}: {s['analysed_fps']} of "
+        f"{s['target_fps']} frames/s, p95 {s['latency_ms']['p95']} ms, drops {s['drop_rate']}, "
+        f"peak memory {s['peak_memory_gb']} GB; what fits: {s['what_fits']['most_streams']} "
+        f"cameras, {s['streams']} need {s['what_fits']['cores_needed']} cores; report in "
+        "reports/bench/run.md"
+    )
+    code = 130 if s["interrupted"] else (0 if s["slo"]["pass"] else 3)
+    return StageResult("bench", [line], _public(s), exit_code=code)

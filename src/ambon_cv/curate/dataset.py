@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from ambon_cv.config import CameraRegistry, CurateParams, RealParams
+from ambon_cv.contract import StageIO, StageParams, StageResult
 from ambon_cv.curate.db import connect
 from ambon_cv.curate.embeddings import embed_files, embedder_for
 from ambon_cv.curate.records import (
@@ -34,7 +35,7 @@ from ambon_cv.curate.records import (
 )
 from ambon_cv.curate.splits import assign_splits, closest_cross_split_gap
 from ambon_cv.errors import AmbonError
-from ambon_cv.metrics import write_report
+from ambon_cv.metrics import headline, write_report
 from ambon_cv.real_data import how_to_add, real_folder
 
 REVIEWED = "reviewed"
@@ -432,3 +433,34 @@ def curate(
     write_report(root, "curate", asdict(report))
     (root / "reports" / "curate.md").write_text(report.to_markdown())
     return report
+
+
+def run(params: StageParams, io: StageIO) -> StageResult:
+    """`ambon curate`: the dataset from data/frames and the real folders of curate.real."""
+    frames = io.root / "data" / "frames"
+    if not (frames / "frames.parquet").is_file():
+        raise AmbonError(
+            "data/frames/frames.parquet is missing: run the frames stage first (dvc repro frames)"
+        )
+    summary = frames / "summary.json"
+    report = curate(
+        params.curate,
+        pd.read_parquet(frames / "frames.parquet"),
+        io.cameras(),
+        io.root,
+        progress=io.progress,
+        frames_summary=json.loads(summary.read_text()) if summary.is_file() else None,
+        real=params.real,
+    )
+    details = asdict(report)
+    return StageResult(
+        "curate",
+        [
+            f"curate: {report.samples} samples in dataset '{report.dataset}' "
+            f"(+{report.added} ~{report.updated} -{report.removed}); splits {report.per_split}; "
+            f"near-duplicates {report.near_duplicates}, leaks {report.leaks}; exported "
+            f"{report.exported} to data/curated/yolo; report in reports/curate.md"
+        ],
+        details,
+        headline("curate", details),
+    )

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from ambon_cv.config import CameraRegistry, Params
+from ambon_cv.contract import StageIO, StageParams, StageResult, stage_result
 from ambon_cv.evaluate.detector import Detector, DetectorError
 from ambon_cv.evaluate.events import evaluate_events
 from ambon_cv.evaluate.frame import breakdown, headline, val_images
@@ -67,7 +68,7 @@ def evaluate(
     p = params.evaluate
     weights = root / "models" / "best.pt"
     device = torch_device(p.device)
-    detector = Detector(weights, p.imgsz, p.conf, device)
+    detector = Detector(weights, None, p.conf, device)  # at the size it was trained at
     reports = root / "reports"
     plots = reports / "evaluate"
     seconds: dict[str, float] = {}
@@ -75,11 +76,11 @@ def evaluate(
 
     t = time.perf_counter()
     data = root / "data" / "curated" / "yolo" / "dataset.yaml"
-    metrics["frame"] = headline(weights, data, p.imgsz, device, plots)
+    metrics["frame"] = headline(weights, data, detector.imgsz, device, plots)
     # the synthetic city and the real photos apart: one can hide the other in the mixed figure
     for source, images in val_images(data, {c.id for c in registry.cameras}).items():
         if images:
-            m = headline(weights, data, p.imgsz, device, None, plots.parent, images=images)
+            m = headline(weights, data, detector.imgsz, device, None, plots.parent, images=images)
             metrics["frame"][source] = {
                 k: m[k] for k in ("mAP50", "mAP50-95", "images", "per_class")
             }
@@ -150,7 +151,7 @@ def real_checks(
     p = params.evaluate
     out: dict = {}
     if garbage_dir:
-        out["garbage"] = garbage_map(detector.path, garbage_dir, p.imgsz, detector.device)
+        out["garbage"] = garbage_map(detector.path, garbage_dir, detector.imgsz, detector.device)
     if fights_dir:
         out["fights"] = fight_clips(
             detector, fights_dir, p.alerts, p.events.analysis_fps, p.real_fights_limit, progress
@@ -180,7 +181,7 @@ def evaluate_folders(
         raise DetectorError("evaluate: give --real-garbage DIR, --real-fights DIR or both")
     p = params.evaluate
     weights = root / "models" / "best.pt"
-    detector = Detector(weights, p.imgsz, p.conf, torch_device(p.device))
+    detector = Detector(weights, None, p.conf, torch_device(p.device))
     out = {
         "model": str(weights.relative_to(root)),
         "model_sha256": sha256(weights),
@@ -197,6 +198,50 @@ def evaluate_folders(
     lines = [f"# Real-footage checks of {out['model']} on {name}", "", *_real_lines(out["real"])]
     target.with_suffix(".md").write_text("\n".join(lines) + "\n")
     return out, target.with_suffix(".json")
+
+
+def run(
+    params: StageParams,
+    io: StageIO,
+    real_garbage: str | None = None,
+    real_fights: str | None = None,
+) -> StageResult:
+    """`ambon evaluate`: the pipeline's evaluation of models/best.pt; with `real_garbage` or
+    `real_fights`, only the real-footage checks on those folders, in a report of their own."""
+    if real_garbage or real_fights:
+        out, path = evaluate_folders(params, io.root, real_garbage, real_fights, io.progress)
+        line = (
+            f"evaluate: real-footage checks in {path.with_suffix('.md')} (the pipeline's "
+            "reports/evaluate.json is unchanged)"
+        )
+        return StageResult("evaluate", [line], out)
+    m = evaluate(params, io.cameras(), io.root, io.progress)
+    ev = m["event"]
+    lines = [
+        f"evaluate: frame mAP50 {m['frame']['mAP50']:.3f}; fight incident recall "
+        f"{ev['fight']['incident_recall']:.2f}, garbage {ev['garbage']['incident_recall']:.2f}"
+        "; report in reports/evaluate.md"
+    ]
+    gating = m.get("gating")
+    if gating:
+        lost = "nothing lost" if gating["nothing_lost"] else "LOST " + "; ".join(gating["lost"])
+        lines.append(
+            f"evaluate: change-gated inference skipped {gating['skipped_share']:.0%} of the "
+            f"detector's frames; {lost}"
+        )
+    real = m.get("real", {})
+    if classified := real.get("fights_classifier"):
+        lines.append(
+            f"evaluate: real fight clips through the fight analytic: accuracy "
+            f"{classified['accuracy']:.3f}, ROC-AUC {classified['roc_auc']:.3f} "
+            f"({classified['source']})"
+        )
+    if streamed := real.get("fights_stream"):
+        lines.append(
+            f"evaluate: real noFight clips as a stream: {streamed['false_alerts']} false fight "
+            f"alerts in {streamed['no_fight_seconds']} s"
+        )
+    return stage_result("evaluate", {k: v for k, v in m.items() if k != "seconds"}, *lines)
 
 
 def _timeline_plot(timeline: list[dict], path: Path) -> None:

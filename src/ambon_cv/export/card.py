@@ -94,6 +94,7 @@ def build_card(
     return {
         "name": params["export"]["triton"]["model_name"],
         "version": version,
+        "imgsz": report["imgsz"],  # the size it was trained at, which every format takes
         "classes": classes,  # the model's own, in its output order
         "training": training,  # as the weights file records it (ultralytics' train args)
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -134,7 +135,7 @@ def card_markdown(card: dict) -> str:
         ),
         f"# Model card: {card['name']} v{card['version']}",
         "",
-        f"Created {card['created']}. Input {card['params']['export']['imgsz']} px, classes: "
+        f"Created {card['created']}. Input {card['imgsz']} px, classes: "
         + ", ".join(card["classes"])
         + ".",
         "",

@@ -21,7 +21,9 @@ from pathlib import Path
 
 from ambon_cv import plots
 from ambon_cv.config import Params
+from ambon_cv.contract import StageIO, StageParams, StageResult, stage_result
 from ambon_cv.errors import AmbonError
+from ambon_cv.evaluate.detector import trained_imgsz
 from ambon_cv.evaluate.frame import headline
 from ambon_cv.export.card import build_card, card_markdown, format_table
 from ambon_cv.export.floor import shortfalls
@@ -125,9 +127,13 @@ def _run(
     allow_degraded: bool,
     progress: bool,
 ) -> dict:
+    from ultralytics import YOLO
+
     p = params.export
     gpu = device != "cpu"
     started = time.perf_counter()
+    model = YOLO(str(work / "model.pt"))  # its class names, training args and size, loaded once
+    imgsz = trained_imgsz(model)  # every format takes the input the model was trained on
 
     calib, count = calibration_set(yolo, work, p.calibration_frames)
     if count < p.calibration_frames and any(FORMATS[f].calibrated for f in p.formats):
@@ -148,7 +154,7 @@ def _run(
             continue
         t = time.perf_counter()
         try:
-            built[name] = _export_one(fmt, work, stage, p.imgsz, device, calib)
+            built[name] = _export_one(fmt, work, stage, imgsz, device, calib)
         except Exception as exc:  # an exporter's own error: report it, keep the others
             raise ExportError(f"exporting {name} failed: {type(exc).__name__}: {exc}") from exc
         formats[name] = {
@@ -161,13 +167,13 @@ def _run(
 
     # Parity: the same validator as `ambon evaluate`, on the same val split, for every format.
     data = yolo / "dataset.yaml"
-    base = headline(work / "model.pt", data, p.imgsz, device, None, work)
+    base = headline(work / "model.pt", data, imgsz, device, None, work)
     reference = {"mAP50": base["mAP50"], "mAP50-95": base["mAP50-95"]}
     _say(progress, f"pytorch: val mAP50 {base['mAP50']:.4f}")
     failed = []
     for name, path in built.items():
         fmt = FORMATS[name]
-        m = headline(path, data, p.imgsz, device if fmt.needs_gpu else "cpu", None, work)
+        m = headline(path, data, imgsz, device if fmt.needs_gpu else "cpu", None, work)
         drop = base["mAP50"] - m["mAP50"]
         bound = getattr(p.parity, fmt.precision)
         ok = drop <= bound + 1e-9
@@ -183,16 +189,11 @@ def _run(
         _say(progress, f"{name}: val mAP50 {m['mAP50']:.4f} (drop {drop:+.4f}, bound {bound})")
 
     # Speed, side by side, on real val frames.
-    speed = _speed(work / "model.pt", built, yolo, p, device, progress)
+    speed = _speed(work / "model.pt", built, yolo, p, imgsz, device, progress)
 
-    from ultralytics import YOLO
-
-    model = YOLO(str(work / "model.pt"))  # its class names and training args, loaded once
     triton_dir = None
     if "onnx" in built:
-        triton_dir = write_repository(
-            built["onnx"], stage / "triton", p.triton, p.imgsz, model.names
-        )
+        triton_dir = write_repository(built["onnx"], stage / "triton", p.triton, imgsz, model.names)
 
     fight_model = root / FIGHT_MODEL
     if fight_model.is_dir():  # the real-fight clip classifier (or why there is none) ships too
@@ -201,6 +202,7 @@ def _run(
     report = {
         "version": p.version,
         "artifact": ARTIFACT,
+        "imgsz": imgsz,
         "pytorch": {k: round(v, 4) for k, v in reference.items()},
         "formats": formats,
         "speed": speed,
@@ -252,14 +254,16 @@ def _run(
     return report
 
 
-def _speed(pt: Path, built: dict[str, Path], yolo: Path, p, device: str, progress: bool) -> dict:
+def _speed(
+    pt: Path, built: dict[str, Path], yolo: Path, p, imgsz: int, device: str, progress: bool
+) -> dict:
     import cv2
 
     from ambon_cv.inference.backends import open_backend
     from ambon_cv.inference.letterbox import letterbox
 
     frames = sorted((yolo / "images" / "val").iterdir())[: max(p.speed.batches) * 4]
-    inputs, _ = letterbox([cv2.imread(str(f)) for f in frames], p.imgsz)
+    inputs, _ = letterbox([cv2.imread(str(f)) for f in frames], imgsz)
     threads = p.speed.threads or None
     backends = {BASELINE: open_backend(pt, device, threads)}
     for name, path in built.items():
@@ -321,3 +325,32 @@ def _write_reports(report: dict, root: Path, rejected: bool) -> None:
         "",
     ]
     (reports / "export.md").write_text("\n".join(lines))
+
+
+def run(
+    params: StageParams,
+    io: StageIO,
+    action: str = "run",
+    allow_degraded: bool = False,
+    allow_weak: bool = False,
+    version: str | None = None,
+) -> StageResult:
+    """`ambon export`: every format of models/best.pt into exports/; with `publish`, tag the
+    committed export as a release."""
+    if action == "publish":
+        from ambon_cv.export.publish import publish
+
+        tag = publish(io.root, version or params.export.version, allow_weak=allow_weak)
+        return StageResult(
+            "export",
+            [f"export: published {tag}; push it with git push origin {tag} (and dvc push)"],
+        )
+    r = export(params, io.root, allow_degraded=allow_degraded, progress=io.progress)
+    return stage_result(
+        "export",
+        r,
+        "export: "
+        + ", ".join(f"{k} {v['status']}" for k, v in r["formats"].items())
+        + f"; OpenVINO INT8 {r.get('openvino_int8_x_pytorch') or 'n/a'}x PyTorch throughput;"
+        " report in reports/export.md, model card in exports/model-card.md",
+    )

@@ -20,6 +20,7 @@ import numpy as np
 
 from ambon_cv import plots
 from ambon_cv.config import FightsParams, RealParams
+from ambon_cv.contract import StageIO, StageParams, StageResult, stage_result
 from ambon_cv.fights.classifier import (
     NONE_FILE,
     Calibration,
@@ -205,7 +206,6 @@ def _no_clips(p: FightsParams, root: Path, note: str) -> dict:
     report = {"folder": p.folder, "skipped": note}
     write_report(root, "fights", report)
     (reports / "fights.md").write_text(f"# Fights: skipped\n\n{note}\n")
-    print(f"fights: WARNING skipped, {note}")
     return report
 
 
@@ -296,3 +296,19 @@ def _markdown(r: dict) -> str:
         lines += ["", "Skipped (could not be decoded):", *[f"- {e}" for e in r["unreadable"]]]
     lines += ["", f"Seconds: {r['seconds']}"]
     return "\n".join(lines) + "\n"
+
+
+def run(params: StageParams, io: StageIO) -> StageResult:
+    """`ambon fights`: learn the fight analytic from the clips of fights.folder."""
+    r = train_fight_model(params.fights, io.root, progress=io.progress, real=params.real)
+    if "skipped" in r:  # the later stages run without the fight analytic
+        return stage_result("fights", r, f"fights: WARNING skipped, {r['skipped']}")
+    cv = r["cross_validation"]
+    return stage_result(
+        "fights",
+        r,
+        f"fights: {cv['clips']} clips from {cv['recordings']} recordings; grouped "
+        f"{len(cv['fold_accuracy'])}-fold accuracy {cv['accuracy']:.3f} (mean of "
+        f"{cv['repeats']} draws {cv['accuracy_mean']:.3f}), ROC-AUC {cv['roc_auc']:.3f}; "
+        f"classifier in {MODEL_DIR}/, report in reports/fights.md",
+    )

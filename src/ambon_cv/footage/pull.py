@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from ambon_cv.config import CameraRegistry, FootageParams
+from ambon_cv.contract import StageIO, StageParams, StageResult
 from ambon_cv.errors import AmbonError
 from ambon_cv.footage.probe import UnreadableClip, probe_clip, sha256_of
 from ambon_cv.footage.sources import (
@@ -326,4 +327,35 @@ def _remove_stale(clips: Path, keep: set[Path]) -> None:
             path.unlink()
 
 
-__all__ = ["MANIFEST_COLUMNS", "FootageError", "PullReport", "SourceError", "pull_footage"]
+def run(
+    params: StageParams,
+    io: StageIO,
+    action: str = "pull",
+    out: str = "data/footage/synthetic-export",
+    camera: list[str] | None = None,
+) -> StageResult:
+    """`ambon footage`: pull the clips into data/footage (the stage), or with `synth` render
+    the synthetic city as a recorder export into `out` (to try the `dir` source)."""
+    registry = io.cameras()
+    if action == "synth":
+        from ambon_cv.footage.synth import render_city
+
+        cfg = params.footage.synthetic
+        target = io.root / out
+        clips = render_city(registry.select(camera or cfg.cameras), cfg, target)
+        frames = sum(c.frames for c in clips)
+        return StageResult("footage", [f"rendered {len(clips)} clips ({frames} frames) into {out}"])
+    report = pull_footage(
+        params.footage, registry, io.root / "data" / "footage", io.root, progress=io.progress
+    )
+    return StageResult("footage", [report.summary()])
+
+
+__all__ = [
+    "MANIFEST_COLUMNS",
+    "FootageError",
+    "PullReport",
+    "SourceError",
+    "pull_footage",
+    "run",
+]

@@ -23,6 +23,8 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from ambon_cv.config import FramesParams
+from ambon_cv.contract import StageIO, StageParams, StageResult
+from ambon_cv.errors import AmbonError
 from ambon_cv.frames.sample import ClipDecodeError, NearDuplicates, dhash, sample_clip
 
 FRAME_COLUMNS = {
@@ -178,3 +180,19 @@ def build_frames(
         json.dumps({"frames": len(table), "cameras": per_camera, "errors": errors}, indent=2)
     )
     return FramesReport(table, per_camera, errors)
+
+
+def run(params: StageParams, io: StageIO) -> StageResult:
+    """`ambon frames`: the frames of data/footage/manifest.parquet into data/frames."""
+    manifest = io.root / "data" / "footage" / "manifest.parquet"
+    if not manifest.is_file():
+        raise AmbonError(
+            f"{manifest} is missing: run the footage stage first (ambon footage, or dvc repro "
+            "footage)"
+        )
+    out = io.root / "data" / "frames"
+    out.mkdir(parents=True, exist_ok=True)
+    report = build_frames(
+        params.frames, pd.read_parquet(manifest), out, io.root, progress=io.progress
+    )
+    return StageResult("frames", [report.summary()])

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ambon_cv.config import TrainParams
+from ambon_cv.contract import StageIO, StageParams, StageResult, stage_result
 from ambon_cv.cores import use_cores
 from ambon_cv.metrics import write_report
 from ambon_cv.train.starts import TrainError, resolve_start
 
 RUN_NAME = "ambon"
 
-__all__ = ["TrainError", "TrainResult", "train"]
+__all__ = ["TrainError", "TrainResult", "run", "train"]
 
 
 @dataclass
@@ -207,3 +208,13 @@ def _publish(
             epochs = sum(1 for _ in csv.DictReader(fh))
     write_report(root, "train", {**metrics, "epochs": epochs, "start": start})
     return TrainResult(metrics, out / "best.pt", out / "last.pt", epochs)
+
+
+def run(params: StageParams, io: StageIO, resume: bool = False) -> StageResult:
+    """`ambon train`: fine-tune train.model on data/curated/yolo into models/."""
+    result = train(params.train, io.root, resume=resume)
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items() if k.startswith("metrics"))
+    details = {**result.metrics, "epochs": result.epochs_done}
+    return stage_result(
+        "train", details, f"train: {result.epochs_done} epochs; {shown}; weights in models/best.pt"
+    )
