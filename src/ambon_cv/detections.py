@@ -110,6 +110,107 @@ class Detections:
             out.append(fo.Detection(label=CLASSES[c], bounding_box=box, **extra))
         return fo.Detections(detections=out)
 
+    @classmethod
+    def from_fiftyone(cls, detections: Any, width: int, height: int) -> Detections:
+        """From FiftyOne `Detections` (relative [x, y, w, h] boxes) of a `width` x `height`
+        image; None (a sample without the field) gives no boxes. A box without a confidence
+        is ground truth (1.0); its `object_id`, when stored, is kept.
+
+        Raises:
+            ValueError: a label that is not one of CLASSES, named.
+        """
+        found = list(detections.detections) if detections is not None else []
+        unknown = sorted({d.label for d in found} - set(CLASSES))
+        if unknown:
+            raise ValueError(f"unknown class(es) {unknown}; known: {', '.join(CLASSES)}")
+        boxes = [d.bounding_box for d in found]
+        return cls(
+            xyxy=np.array(
+                [
+                    [x * width, y * height, (x + w) * width, (y + h) * height]
+                    for x, y, w, h in boxes
+                ],
+                np.float32,
+            ).reshape(-1, 4),
+            class_id=np.array([CLASSES.index(d.label) for d in found], np.int64),
+            confidence=np.array(
+                [1.0 if d.confidence is None else d.confidence for d in found], np.float32
+            ),
+            object_id=np.array([_object_id(d) for d in found], np.int64),
+        )
+
+    def to_supervision(self) -> Any:
+        """`supervision.Detections` (for its annotators and trackers): `object_id` becomes
+        `tracker_id`, and `class_name` rides along in `data`."""
+        import supervision as sv
+
+        return sv.Detections(
+            xyxy=self.xyxy.astype(np.float64),
+            class_id=self.class_id,
+            confidence=self.confidence,
+            tracker_id=self.object_id,
+            data={"class_name": np.array(self.class_names(), dtype=object)},
+        )
+
+    def to_labelstudio(
+        self, width: int, height: int, from_name: str, to_name: str, prefix: str = "r"
+    ) -> list[dict]:
+        """Label Studio `rectanglelabels` results (percent of the image) for a `width` x
+        `height` image; `from_name` and `to_name` are the labeling config's tag names."""
+        out = []
+        for k, ((x1, y1, x2, y2), c) in enumerate(
+            zip(self.xyxy.tolist(), self.class_id.tolist(), strict=True)
+        ):
+            out.append(
+                {
+                    "id": f"{prefix}{k}",
+                    "from_name": from_name,
+                    "to_name": to_name,
+                    "type": "rectanglelabels",
+                    "original_width": width,
+                    "original_height": height,
+                    "image_rotation": 0,
+                    "value": {
+                        "x": 100 * x1 / width,
+                        "y": 100 * y1 / height,
+                        "width": 100 * (x2 - x1) / width,
+                        "height": 100 * (y2 - y1) / height,
+                        "rotation": 0,
+                        "rectanglelabels": [CLASSES[c]],
+                    },
+                }
+            )
+        return out
+
+    @classmethod
+    def from_labelstudio(cls, results: list[dict], width: int, height: int) -> Detections:
+        """The `rectanglelabels` results of one Label Studio annotation (other result types,
+        such as choices, are not boxes and are left out); ground truth, confidence 1.
+
+        Raises:
+            ValueError: a label that is not one of CLASSES, named.
+        """
+        rects = [r["value"] for r in results if r.get("type") == "rectanglelabels"]
+        labels = [v["rectanglelabels"][0] for v in rects]
+        unknown = sorted(set(labels) - set(CLASSES))
+        if unknown:
+            raise ValueError(f"unknown class(es) {unknown}; known: {', '.join(CLASSES)}")
+        return cls(
+            xyxy=np.array(
+                [
+                    [
+                        v["x"] * width / 100,
+                        v["y"] * height / 100,
+                        (v["x"] + v["width"]) * width / 100,
+                        (v["y"] + v["height"]) * height / 100,
+                    ]
+                    for v in rects
+                ],
+                np.float32,
+            ).reshape(-1, 4),
+            class_id=np.array([CLASSES.index(c) for c in labels], np.int64),
+        )
+
     def class_names(self) -> list[str]:
         return [CLASSES[i] for i in self.class_id]
 
@@ -134,6 +235,12 @@ class Detections:
             class_id=np.array([CLASSES.index(c) for c in names], np.int64),
             object_id=None if object_ids is None else np.asarray(list(object_ids), np.int64),
         )
+
+
+def _object_id(detection: Any) -> int:
+    """A FiftyOne detection's stored object id, -1 when it has none."""
+    value = detection["object_id"] if "object_id" in detection.field_names else None
+    return -1 if value is None else int(value)
 
 
 def _column(values: Any, n: int, dtype: Any, name: str) -> np.ndarray:

@@ -51,11 +51,7 @@ def draw_detections(image: np.ndarray, detections: Detections) -> np.ndarray:
     """`image` (BGR) with boxes and class names drawn by supervision's annotators."""
     import supervision as sv
 
-    sv_det = sv.Detections(
-        xyxy=detections.xyxy.astype(float),
-        class_id=detections.class_id,
-        confidence=detections.confidence,
-    )
+    sv_det = detections.to_supervision()
     labels = [
         f"{CLASSES[c]} {s:.2f}" if s < 1 else CLASSES[c]
         for c, s in zip(detections.class_id, detections.confidence, strict=True)
@@ -180,15 +176,7 @@ def worst_mistakes(dataset, n: int = 6):
     for ax, sample in zip(axes.ravel(), view, strict=False):
         image = cv2.imread(sample.filepath)
         h, w = image.shape[:2]
-        preds = sample["predictions"].detections if sample["predictions"] else []
-        boxes = [p.bounding_box for p in preds]
-        d = Detections(
-            xyxy=np.array(
-                [[x * w, y * h, (x + bw) * w, (y + bh) * h] for x, y, bw, bh in boxes], np.float32
-            ).reshape(-1, 4),
-            class_id=np.array([CLASSES.index(p.label) for p in preds], np.int64),
-            confidence=np.array([p.confidence for p in preds], np.float32),
-        )
+        d = Detections.from_fiftyone(sample["predictions"], w, h)
         ax.imshow(cv2.cvtColor(draw_detections(image, d), cv2.COLOR_BGR2RGB))
         ax.set_title(f"{sample['camera']} mistakenness {sample['mistakenness']:.2f}", fontsize=7)
     fig.tight_layout()

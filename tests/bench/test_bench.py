@@ -76,7 +76,7 @@ def test_the_central_layout_feeds_inference_through_shared_memory(bench_project,
     sources = [StreamSource("clip", str(pool[k % len(pool)])) for k in range(4)]
     result = run_load(profiles, sources, config, warmup_s=1.5, duration_s=4, workers=2)
     s = summarise(result, params.bench.slo)
-    assert {r[0] for r in result.records} == {0, 1, 2, 3}  # both inference processes answered
+    assert {r.stream for r in result.records} == {0, 1, 2, 3}  # both inference processes answered
     assert s["analysed_ratio"] >= 0.9 and s["drop_rate"] <= 0.1, s
     assert s["stream_errors"] == 0
 
@@ -119,8 +119,10 @@ def test_rtsp_outage_reconnects_with_backoff_and_spares_other_streams(bench_proj
     live, recorded = s["per_stream"]
     assert live["reconnects"] >= 1 and live["errors"] >= 1 and live["last_error"]
     assert live["dropped"] > 0  # the outage's slots were missed, and counted
-    restart = max(r[1] for r in result.records if r[0] == 0) - 2
-    assert any(r[0] == 0 and r[1] > restart for r in result.records), "no frames after restart"
+    restart = max(r.captured for r in result.records if r.stream == 0) - 2
+    assert any(r.stream == 0 and r.captured > restart for r in result.records), (
+        "no frames after restart"
+    )
     assert recorded["ratio"] >= 0.9 and recorded["errors"] == 0
 
 

@@ -21,6 +21,7 @@ from ambon_cv.bench.pipeline import (
     stream_worker,
 )
 from ambon_cv.bench.profiles import StreamProfile
+from ambon_cv.bench.records import AlertRecord, FrameRecord
 from ambon_cv.bench.slots import FrameSlots
 from ambon_cv.bench.streams import StreamSource
 from ambon_cv.errors import AmbonError
@@ -35,8 +36,8 @@ class LoadResult:
     mode: str  # pipeline | naive
     profiles: list[StreamProfile]
     seconds: float  # measured window
-    records: list[tuple] = field(default_factory=list)
-    alerts: list[tuple] = field(default_factory=list)
+    records: list[FrameRecord] = field(default_factory=list)
+    alerts: list[AlertRecord] = field(default_factory=list)
     stats_start: dict = field(default_factory=dict)
     stats_end: dict = field(default_factory=dict)
     cpu_percent: list[float] = field(default_factory=list)
@@ -294,7 +295,7 @@ def _drain(
         _, records, alerts = msg
         lo = t_measure if t_measure is not None else -np.inf
         hi = until if until is not None else np.inf
-        result.records.extend(r for r in records if lo <= r[1] < hi)
+        result.records.extend(r for r in records if lo <= r.captured < hi)
         result.alerts.extend(alerts)
 
 

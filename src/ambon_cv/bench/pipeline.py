@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from ambon_cv.bench.profiles import StreamProfile
+from ambon_cv.bench.records import AlertRecord, FrameRecord
 from ambon_cv.bench.scheduler import PLAN_EVERY_S, Costs, Scheduler
 from ambon_cv.bench.slots import FrameSlots
 from ambon_cv.bench.streams import ClipReplay, Reader, StreamSource
@@ -359,25 +360,28 @@ class Analyser:
         for (sid, captured, *_), d in zip(batch, detections, strict=True):
             self.last[sid] = d
             for a in self.engine.update(self.names[sid], captured, d):
-                alerts.append((a.camera, a.kind, a.raised_s))
+                alerts.append(AlertRecord(a.camera, a.kind, a.raised_s))
         t2 = time.perf_counter()
         done = time.monotonic()
         n = len(batch)
         records = [
-            (sid, captured, queued, started, done, (t1 - t0) / n, (t2 - t1) / n, n, len(d))
+            FrameRecord(
+                sid, captured, queued, started, done, (t1 - t0) / n, (t2 - t1) / n, n, len(d)
+            )
             for (sid, captured, queued, *_), d in zip(batch, detections, strict=True)
         ]
         return records, alerts
 
-    def reuse(self, sid: int, captured: float) -> tuple[tuple, list]:
+    def reuse(self, sid: int, captured: float) -> tuple[FrameRecord, list[AlertRecord]]:
         """An unchanged view's slot: its last detections go to the alert engine again at
         `captured`, without inference. Returns its record (batch 0) and any alerts."""
         d = self.last[sid]
         alerts = [
-            (a.camera, a.kind, a.raised_s) for a in self.engine.update(self.names[sid], captured, d)
+            AlertRecord(a.camera, a.kind, a.raised_s)
+            for a in self.engine.update(self.names[sid], captured, d)
         ]
         now = time.monotonic()
-        return (sid, captured, now, now, now, 0.0, 0.0, 0, len(d)), alerts
+        return FrameRecord(sid, captured, now, now, now, 0.0, 0.0, 0, len(d)), alerts
 
     def close(self) -> None:
         self.backend.close()
@@ -632,7 +636,7 @@ def naive_worker(
             d = Detections.from_ultralytics(result)
             with lock:
                 alerts = [
-                    (a.camera, a.kind, a.raised_s)
+                    AlertRecord(a.camera, a.kind, a.raised_s)
                     for a in engine.update(names[sid], frame.captured, d)
                 ]
             done = time.monotonic()
@@ -640,7 +644,11 @@ def naive_worker(
             results_out.put(
                 (
                     "records",
-                    [(sid, frame.captured, queued, started, done, t1 - t0, 0.0, 1, len(d))],
+                    [
+                        FrameRecord(
+                            sid, frame.captured, queued, started, done, t1 - t0, 0.0, 1, len(d)
+                        )
+                    ],
                     alerts,
                 )
             )

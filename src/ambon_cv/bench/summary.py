@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 
 from ambon_cv.bench.harness import LoadResult
+from ambon_cv.bench.records import FrameRecord
 
 
 def _delta(end: dict, start: dict, key: str) -> float:
@@ -16,9 +17,10 @@ def _delta(end: dict, start: dict, key: str) -> float:
 def summarise(result: LoadResult, slo) -> dict:
     """Per-stream and overall figures of one run; `slo` is params bench.slo."""
     seconds = max(result.seconds, 1e-9)
-    recs = np.array([r[:9] for r in result.records], dtype=np.float64).reshape(-1, 9)
+    fields = len(FrameRecord._fields)
+    recs = np.array(result.records, dtype=np.float64).reshape(-1, fields)
     sid, captured, queued, started, done, infer_s, post_s, batch, _ = (
-        recs.T if len(recs) else [np.zeros(0)] * 9
+        recs.T if len(recs) else [np.zeros(0)] * fields
     )
     per_stream = []
     totals = Counter()
@@ -100,7 +102,7 @@ def summarise(result: LoadResult, slo) -> dict:
         "reconnects": int(totals["reconnects"]),
         "stream_errors": int(totals["errors"]),
         "alerts": {
-            **dict(Counter(kind for _, kind, _ in result.alerts)),
+            **dict(Counter(a.kind for a in result.alerts)),
             **({"fight": int(totals["fight_alerts"])} if totals["fight_windows"] else {}),
         },
         "fight_analytic": _fight_load(result, totals, seconds),

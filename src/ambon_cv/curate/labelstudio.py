@@ -27,7 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+import numpy as np
+
 from ambon_cv.curate.labelstudio_server import LabelStudioError, Server
+from ambon_cv.detections import Detections
 from ambon_cv.paths import write_json
 from ambon_cv.services import port_in_use
 
@@ -131,27 +134,6 @@ def ensure_storages(client, server: Server, project_id: int, files: list[Path]) 
             )
 
 
-def _to_result(det, width: int, height: int, index: int) -> dict:
-    x, y, w, h = det.bounding_box
-    return {
-        "id": f"r{index}",
-        "from_name": LABEL,
-        "to_name": IMAGE,
-        "type": "rectanglelabels",
-        "original_width": width,
-        "original_height": height,
-        "image_rotation": 0,
-        "value": {
-            "x": 100 * x,
-            "y": 100 * y,
-            "width": 100 * w,
-            "height": 100 * h,
-            "rotation": 0,
-            "rectanglelabels": [det.label],
-        },
-    }
-
-
 @dataclass(frozen=True)
 class TaskState:
     id: int
@@ -207,12 +189,12 @@ class PushReport:
 
 
 def _prediction(preds, classes: list[str], width: int, height: int, version: str) -> dict:
-    known = [d for d in preds.detections if d.label in classes]
-    scores = [d.confidence for d in known if d.confidence is not None]
+    d = Detections.from_fiftyone(preds, width, height)
+    d = d.filter(np.isin(d.class_names(), classes))
     return {
         "model_version": version,
-        "score": float(sum(scores) / len(scores)) if scores else 0.0,
-        "result": [_to_result(d, width, height, i) for i, d in enumerate(known)],
+        "score": float(d.confidence.mean()) if len(d) else 0.0,
+        "result": d.to_labelstudio(width, height, LABEL, IMAGE),
     }
 
 
@@ -445,8 +427,6 @@ def labels_from_export(tasks: list[dict], classes: list[str]) -> ExportLabels:
         LabelStudioError: an annotation uses a class params does not know (named, with its
             tasks).
     """
-    import fiftyone as fo
-
     frames: dict[str, HumanLabel] = {}
     unknown: dict[str, list] = {}
     cancelled = not_annotated = 0
@@ -459,23 +439,16 @@ def labels_from_export(tasks: list[dict], classes: list[str]) -> ExportLabels:
                 not_annotated += 1
             continue
         ann = max(done, key=lambda a: (a.get("updated_at") or "", a.get("id", 0)))
-        dets = []
-        for r in ann.get("result", []):
-            if r.get("type") != "rectanglelabels":
-                continue
-            v = r["value"]
-            label = v["rectanglelabels"][0]
-            if label not in classes:
-                unknown.setdefault(label, []).append(task["id"])
-                continue
-            dets.append(
-                fo.Detection(
-                    label=label,
-                    bounding_box=[v["x"] / 100, v["y"] / 100, v["width"] / 100, v["height"] / 100],
-                )
-            )
+        boxes = [r for r in ann.get("result", []) if r.get("type") == "rectanglelabels"]
+        wrong = {r["value"]["rectanglelabels"][0] for r in boxes} - set(classes)
+        for label in wrong:
+            unknown.setdefault(label, []).append(task["id"])
+        if wrong:
+            continue
+        w, h = task["data"]["width"], task["data"]["height"]
+        truth = Detections.from_labelstudio(boxes, w, h).to_fiftyone(w, h, truth=True)
         frames[task["data"].get("frame_id")] = HumanLabel(
-            fo.Detections(detections=dets), _annotator(ann, {}), ann.get("lead_time"), task["id"]
+            truth, _annotator(ann, {}), ann.get("lead_time"), task["id"]
         )
     if unknown:
         names = ", ".join(f"'{k}' (tasks {v[:5]})" for k, v in unknown.items())
