@@ -5,7 +5,7 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test test-fast lint lock clean help lab
+.PHONY: setup run test test-fast lint lock clean help lab exps
 
 help:
 	@echo "make run     set up, then run the pipeline (dvc repro) on the built-in synthetic city"
@@ -13,6 +13,7 @@ help:
 	@echo "make lab     JupyterLab on 127.0.0.1 with the project's kernel (notebooks/)"
 	@echo "make setup   build .venv, .venv-labelstudio and .venv-triton from requirements/*.lock (idempotent)"
 	@echo "make lint    ruff over src/ and tests/"
+	@echo "make exps    the experiments side by side: only the params and metrics that differ"
 	@echo "make lock    re-freeze requirements/*.lock from the current environments"
 
 setup:
@@ -32,6 +33,12 @@ test: setup
 
 test-fast: setup
 	$(BIN)/pytest -m "not slow" -q
+
+# dvc exp show with every column that is the same everywhere left out, and the dependency
+# hashes too: what an experiment changed, and what that did, on one screen
+exps:
+	$(BIN)/dvc exp show --no-pager --only-changed \
+	  --drop '^(src|data|models|classifiers|exports)/|^reports/[a-z]+\.json$$|^dvclive/' $(ARGS)
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -237,13 +237,15 @@ def test_a_missing_fight_analytic_says_what_to_do(bench_project):
     from ambon_cv.config import load_params
 
     root, _ = bench_project
+    model = str(root / "exports/model.onnx")
     missing = load_params(root / "params.yaml", {"bench.fights": "exports/nowhere"})
     with pytest.raises(BenchError, match=r"no fight analytic at .*nowhere: run the export"):
-        _config(missing, "model", root)
+        _config(missing, model, root)
     alone = load_params(root / "params.yaml", {"bench.fights": ""})
-    assert _config(alone, "model", root).fights == ""
+    assert _config(alone, model, root).fights == ""
     on = load_params(root / "params.yaml", {"bench.fights": "exports/fight-clips"})
-    assert _config(on, "model", root).fights.endswith("fight-clips")
+    config = _config(on, model, root)
+    assert config.fights.endswith("fight-clips") and config.imgsz == 64  # the export's own size
 
 
 @pytest.mark.slow

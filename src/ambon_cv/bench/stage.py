@@ -13,6 +13,7 @@ model, with a verdict.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from ambon_cv.contract import StageIO, StageParams, StageResult, stage_result
 from ambon_cv.fights.classifier import FightModel
 from ambon_cv.machine import cpu_line
 from ambon_cv.metrics import write_report, write_table
-from ambon_cv.paths import under_root, write_json
+from ambon_cv.paths import project_root, under_root, write_json
 
 
 def _model(params: Params, root: Path, model: str | None) -> str:
@@ -43,10 +44,20 @@ def _model(params: Params, root: Path, model: str | None) -> str:
     return str(path)
 
 
-def input_size(model: str, names: list[str]) -> int:
-    """The export's own input side: the size its detector was trained at (train.imgsz)."""
-    from ambon_cv.inference.backends import open_backend
+def input_size(model: str, names: list[str], root: Path) -> int:
+    """The export's own input side: the size its detector was trained at (train.imgsz). A
+    Triton server that does not publish it (PyTriton) serves our exports/triton repository,
+    whose config says it."""
+    from ambon_cv.inference.backends import metadata_imgsz, open_backend
 
+    if model.startswith("triton://"):
+        name = model.rpartition("/")[2]
+        config = root / "exports" / "triton" / name / "config.pbtxt"
+        text = config.read_text() if config.is_file() else ""
+        if found := re.search(r'key: "imgsz" value: \{ string_value: "(\d+)"', text):
+            return int(found.group(1))
+    elif imgsz := metadata_imgsz(model):  # an OpenVINO folder says it without a model load
+        return imgsz
     backend = open_backend(model, names=names)
     try:
         return backend.imgsz
@@ -58,7 +69,7 @@ def _config(params: Params, model: str, root: Path | None = None) -> PipelineCon
     b = params.bench
     return PipelineConfig(
         model=model,
-        imgsz=input_size(model, list(params.curate.classes)),
+        imgsz=input_size(model, list(params.curate.classes), root or project_root()),
         conf=b.conf,
         threads=b.threads,
         inference_workers=b.inference_workers,

@@ -118,6 +118,18 @@ class AutoBackend(Backend):
         return out.float().cpu().numpy()
 
 
+def metadata_imgsz(path: str | Path) -> int | None:
+    """The input side an ultralytics export folder (OpenVINO) records in its metadata.yaml,
+    read without loading the model; None when it has none."""
+    import yaml
+
+    meta_file = Path(path) / "metadata.yaml"
+    if not meta_file.is_file():
+        return None
+    meta = yaml.safe_load(meta_file.read_text()) or {}
+    return _imgsz(meta["imgsz"]) if "imgsz" in meta else None
+
+
 def open_backend(
     path: str | Path,
     device: str = "cpu",
