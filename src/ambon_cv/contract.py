@@ -46,10 +46,17 @@ class StageParams:
     section (`evaluate.alerts`) gives a view of that section with that key alone.
     """
 
-    def __init__(self, model: BaseModel, declared: Iterable[str], stage: str, prefix: str = ""):
+    def __init__(
+        self,
+        model: BaseModel,
+        declared: Iterable[str],
+        stage: str,
+        prefix: str = "",
+        whole: tuple[str, ...] = (),
+    ):
         self._model, self._declared = model, tuple(declared)
         self._stage, self._prefix = stage, prefix
-        self._all = getattr(self, "_all", None) or self._declared
+        self._all = whole or self._declared  # the stage's whole declaration, for the message
 
     @property
     def everything(self) -> Any:
@@ -66,9 +73,7 @@ class StageParams:
             return value
         inner = [k.split(".", 1)[1] for k in self._declared if k.startswith(name + ".")]
         if inner:
-            view = StageParams(value, inner, self._stage, f"{self._prefix}{name}.")
-            view._all = self._all
-            return view
+            return StageParams(value, inner, self._stage, f"{self._prefix}{name}.", self._all)
         raise UndeclaredParams(
             f"stage {self._stage} reads params '{self._prefix}{name}', which it does not "
             f"declare (it declares {', '.join(self._all) or 'none'}): add it to the stage's "
