@@ -55,8 +55,10 @@ def headline(
         "images": len(images) if images is not None else _count(data.parent / "images" / "val"),
         "per_class": {},
     }
+    counts = getattr(result, "nt_per_class", None)
     for k, cls in enumerate(box.ap_class_index):
         out["per_class"][CLASSES[int(cls)]] = {
+            "instances": int(counts[int(cls)]) if counts is not None else None,
             "precision": float(box.p[k]),
             "recall": float(box.r[k]),
             "mAP50": float(box.ap50[k]),

@@ -226,6 +226,17 @@ def format_table(formats: dict, speed: dict) -> list[str]:
         rows.append(
             f"| {name} | {fm['status']} | {'-' if mp is None else format(mp, '.3f')} | "
             f"{'-' if drop is None else format(drop, '+.3f')} | "
-            f"{fm.get('bound', '-')} | " + " | ".join(timing) + " |"
+            f"{_bound(fm)} | " + " | ".join(timing) + " |"
         )
     return rows
+
+
+def _bound(fm: dict) -> str:
+    """The bound a format was judged against: the one set, or one box's worth where the val
+    split cannot resolve it (`export.stage.one_box`)."""
+    bound, tolerance = fm.get("bound"), fm.get("tolerance")
+    if bound is None:
+        return "-"
+    if tolerance is not None and tolerance > bound:
+        return f"{tolerance} (one box; {bound} set)"
+    return str(bound)

@@ -2,7 +2,8 @@
 
 Every format in params export.formats is exported into a staging folder, evaluated on the val
 split by the same code as `ambon evaluate` (its mAP50 drop against the PyTorch model checked
-against params export.parity), timed side by side with PyTorch eager, packaged for Triton, and
+against params export.parity, or against one box's worth of mAP50 where a small val split cannot
+resolve the bound: `one_box`), timed side by side with PyTorch eager, packaged for Triton, and
 described by a model card. Only when all that succeeded does the staging folder replace
 `exports/`; a run whose parity fails leaves the previous `exports/` untouched and keeps its
 results in `exports.rejected/` (unless `allow_degraded`).
@@ -170,23 +171,37 @@ def _run(
     base = headline(work / "model.pt", data, imgsz, device, None, work)
     reference = {"mAP50": base["mAP50"], "mAP50-95": base["mAP50-95"]}
     _say(progress, f"pytorch: val mAP50 {base['mAP50']:.4f}")
+    step = one_box(base["per_class"])
+    if built and step > min(getattr(p.parity, FORMATS[n].precision) for n in built):
+        _say(
+            True,
+            f"WARNING: this val split is too small to check the parity bounds exactly: one box "
+            f"of each class found or missed moves mAP50 by {step:.4f}, so a drop is judged "
+            "against that where it is the larger (add val frames, e.g. the real data, for the "
+            "full check)",
+        )
     failed = []
     for name, path in built.items():
         fmt = FORMATS[name]
         m = headline(path, data, imgsz, device if fmt.needs_gpu else "cpu", None, work)
         drop = base["mAP50"] - m["mAP50"]
         bound = getattr(p.parity, fmt.precision)
-        ok = drop <= bound + 1e-9
+        tolerance = max(bound, step)
+        ok = drop <= tolerance + 1e-9
         formats[name].update(
             mAP50=round(m["mAP50"], 4),
             drop=round(drop, 4),
             bound=bound,
+            tolerance=round(tolerance, 4),
             status="passed" if ok else "failed",
         )
         if not ok:
-            formats[name]["reason"] = f"mAP50 drop {drop:.4f} > bound {bound}"
+            formats[name]["reason"] = f"mAP50 drop {drop:.4f} > bound {round(tolerance, 4)}"
             failed.append(name)
-        _say(progress, f"{name}: val mAP50 {m['mAP50']:.4f} (drop {drop:+.4f}, bound {bound})")
+        _say(
+            progress,
+            f"{name}: val mAP50 {m['mAP50']:.4f} (drop {drop:+.4f}, bound {round(tolerance, 4)})",
+        )
 
     # Speed, side by side, on real val frames.
     speed = _speed(work / "model.pt", built, yolo, p, imgsz, device, progress)
@@ -204,6 +219,7 @@ def _run(
         "artifact": ARTIFACT,
         "imgsz": imgsz,
         "pytorch": {k: round(v, 4) for k, v in reference.items()},
+        "one_box": round(step, 4),
         "formats": formats,
         "speed": speed,
         "calibration_frames": count,
@@ -278,6 +294,21 @@ def _speed(
 
 # what the model card says of how the weights were trained (from the weights file itself)
 TRAINING_KEYS = ("model", "epochs", "imgsz", "batch", "optimizer", "lr0", "freeze", "seed", "time")
+
+
+def one_box(per_class: dict) -> float:
+    """How much one ground-truth box moves mAP50 on this val split: found or missed, it moves
+    its class's AP by about 1 / the class's boxes, and mAP50 by the mean of that over the
+    classes. A parity drop below it cannot be told from one box's score crossing another's
+    (17 fight boxes on a synthetic-only split: 0.012 from that class alone).
+
+    Example:
+        >>> one_box({"garbage": {"instances": 100}, "fight": {"instances": 20}})
+        0.03
+    """
+    counts = [c.get("instances") or 0 for c in per_class.values()]
+    counts = [n for n in counts if n > 0]
+    return round(sum(1 / n for n in counts) / len(counts), 6) if counts else 0.0
 
 
 def _publish(stage: Path, target: Path) -> None:

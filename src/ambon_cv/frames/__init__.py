@@ -1,0 +1,1 @@
+"""The `frames` stage: JPEG frames sampled from the footage, near-duplicates dropped."""
