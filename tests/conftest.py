@@ -359,7 +359,9 @@ def reported_project(bench_project, trained, registry):
 def params(real, name: str, **kw):
     from ambon_cv.config import CurateParams, SplitParams
 
-    return CurateParams(dataset=name, real=real, split=SplitParams(block_s=2, gap_s=1), **kw)
+    return CurateParams(
+        **{"dataset": name, "real": real, "split": SplitParams(block_s=2, gap_s=1), **kw}
+    )
 
 
 def frames_table(root: Path):

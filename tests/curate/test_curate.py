@@ -96,6 +96,15 @@ def test_rerun_updates_in_place_and_never_overwrites_a_human_label(project, regi
     assert report.kept_reviewed == 1
 
 
+def test_rerun_with_no_real_data_updates_in_place(project, registry):
+    """With no real folder there is no clip label anywhere: a second curate of the same
+    dataset must still update it (FiftyOne cannot type a new field from Nones alone)."""
+    report, ds = run(project, registry, "t-synthetic-only", real=[])
+    assert "clip_label" not in ds.get_field_schema() and report.added == len(ds)
+    report, again = run(project, registry, "t-synthetic-only", real=[])
+    assert report.added == 0 and report.updated == len(again) == len(ds)
+
+
 def test_missing_image_is_skipped_and_reported(project, registry, tmp_path):
     root = project[0]
     table = frames_table(root)

@@ -221,8 +221,12 @@ def write_dataset(
     old = [r for r in records if r.frame_id in existing]
     if old:
         rows = {r.frame_id: _fields(fo, r, registry) for r in old}
+        schema = ds.get_field_schema()
         for key in next(iter(rows.values())):
-            ds.set_values(key, {fid: v[key] for fid, v in rows.items()}, key_field="frame_id")
+            values = {fid: v[key] for fid, v in rows.items()}
+            if key not in schema and all(v is None for v in values.values()):
+                continue  # nothing to store (no real clip, say), and no type to give the field
+            ds.set_values(key, values, key_field="frame_id")
         unreviewed = {
             r.frame_id: _to_fo_detections(fo, r) for r in old if r.frame_id not in reviewed
         }
