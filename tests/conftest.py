@@ -359,9 +359,7 @@ def reported_project(bench_project, trained, registry):
 def params(real, name: str, **kw):
     from ambon_cv.config import CurateParams, SplitParams
 
-    return CurateParams(
-        **{"dataset": name, "real": real, "split": SplitParams(block_s=2, gap_s=1), **kw}
-    )
+    return CurateParams(dataset=name, real=real, split=SplitParams(block_s=2, gap_s=1), **kw)
 
 
 def frames_table(root: Path):
@@ -375,5 +373,6 @@ def run(project, registry, name, frames=None, **kw):
 
     root, fo, real = project
     table = frames_table(root) if frames is None else frames
+    real = kw.pop("real", real)  # real=[]: no real folder at all
     report = curate(params(real, name, **kw), table, registry, root, progress=False)
     return report, fo.load_dataset(name)
