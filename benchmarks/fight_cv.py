@@ -3,10 +3,12 @@ GROUPED BY SOURCE RECORDING on a folder of fight/ and noFight/ clips (default: t
 clips), each as the mean ± spread over several fold draws.
 
 Options: how the motion is measured (feature set, grey width, frames used per second), the
-classifier, whether the threshold and calibration are chosen inside each fold, and whether
-windows of the synthetic city's footage are added to every training fold. A plain stratified
-split (which leaks scenes between train and test) is shown beside the default to show how
-much leaking flatters it. The `fights` stage keeps the one set in params.yaml.
+classifier and its size (an ensemble over seeds), person-aware pose features alone and fused
+with the motion (`fight_pose.py`, when mediapipe is installed), whether the threshold and
+calibration are chosen inside each fold, and whether windows of the synthetic city's footage
+are added to every training fold. A plain stratified split (which leaks scenes between train
+and test) is shown beside the default to show how much leaking flatters it. The `fights` stage
+keeps the one set in params.yaml.
 
 Also prints what the motion costs per second of video on this CPU (features only; decoding is
 the live-load benchmark's), since the streaming analytic runs it on every hot-spot stream.
@@ -22,6 +24,7 @@ import time
 import warnings
 from pathlib import Path
 
+import fight_pose
 import numpy as np
 
 from ambon_cv.config import load_params
@@ -62,7 +65,7 @@ def main() -> None:
         costs.append((name, cpu / (2.0 * len(kept))))  # the clips are about 2 s each
         yk, gk = y[kept], groups[kept]
         if not overrides:
-            default_x, default_settings = (x, yk, gk), settings
+            default_x, default_settings, default_kept = (x, yk, gk), settings, kept
         for classifier in CLASSIFIERS if not overrides else [p.classifier]:
             for inner in (0, p.inner_folds) if not overrides else (p.inner_folds,):
                 cv = grouped_cv(
@@ -76,6 +79,33 @@ def main() -> None:
         p.inner_folds,
     )  # fmt: skip
     rows.append(("region, 128 px (default)", p.classifier, "plain stratified (leaks)", leak, 0))
+    # an ensemble over seeds: extra trees average their trees already, so three times as
+    # many trees is three seeds' worth
+    more = grouped_cv(
+        x, yk, gk, p.folds, p.seed, p.classifier, 3 * p.trees, 0.5, args.repeats, p.inner_folds
+    )
+    inside = "threshold + calibration in folds"
+    rows.append((f"region, 128 px, {3 * p.trees} trees", p.classifier, inside, more, 0))
+    notes = []
+    if fight_pose.available():  # person-aware: how the person in view moves
+        start = time.perf_counter()
+        pose, cost = fight_pose.pose_matrix([paths[i] for i in default_kept], workers=1)
+        took = time.perf_counter() - start
+        costs.append(("person pose, 8 poses/s (mediapipe, one person)", cost))
+        for name, features in (
+            ("person pose alone, 8 poses/s", pose),
+            ("region + person pose, fused", np.hstack([x, pose])),
+        ):
+            cv = grouped_cv(
+                features, yk, gk, p.folds, p.seed, p.classifier, p.trees, 0.5, args.repeats,
+                p.inner_folds,
+            )  # fmt: skip
+            rows.append((name, p.classifier, inside, cv, took))
+    else:
+        notes.append(
+            "Person pose: not measured here (`.venv/bin/pip install --no-deps "
+            "mediapipe==0.10.21` to add it; see `benchmarks/fight_pose.py`)."
+        )
     if (args.footage / "manifest.parquet").exists():
         from ambon_cv.fights.footage import footage_windows
 
@@ -113,6 +143,7 @@ def main() -> None:
         "Motion features' CPU cost per second of these clips (one core, decoding included):",
         "",
         *[f"- {name}: {c:.3f} core" for name, c in costs],
+        *(["", *notes] if notes else []),
     ]
     text = "\n".join(lines) + "\n"
     print(text)
