@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ambon_cv.export.card import format_table
-from ambon_cv.export.stage import one_box
+from ambon_cv.export.stage import ExportError, judged_classes, mean_ap50, one_box
 
 
 def test_one_box_is_the_mean_over_classes_of_one_over_their_boxes():
@@ -37,3 +37,29 @@ def test_the_table_says_which_bound_judged_a_format():
     rows = format_table(formats, {})
     assert "0.0268 (one box; 0.01 set)" in rows[2]
     assert rows[3].split("|")[5].strip() == "0.01"
+
+
+PER_CLASS = {
+    "garbage": {"mAP50": 0.76, "instances": 218},
+    "overflow": {"mAP50": 0.89, "instances": 378},
+    "fight": {"mAP50": 0.79, "instances": 17},
+}
+
+
+def test_the_drop_is_taken_over_the_judged_classes_only():
+    int8 = {**PER_CLASS, "fight": {"mAP50": 0.72, "instances": 17}}
+    judged = judged_classes(PER_CLASS, ["garbage", "overflow"])
+    assert judged == ["garbage", "overflow"]
+    assert mean_ap50(PER_CLASS, judged) - mean_ap50(int8, judged) == pytest.approx(0.0)
+    every = judged_classes(PER_CLASS, [])  # empty: every class with val boxes
+    assert mean_ap50(PER_CLASS, every) - mean_ap50(int8, every) == pytest.approx(0.07 / 3)
+
+
+def test_a_class_a_format_no_longer_finds_counts_as_zero():
+    lost = {"garbage": {"mAP50": 0.76}}
+    assert mean_ap50(lost, ["garbage", "overflow"]) == pytest.approx(0.38)
+
+
+def test_an_unknown_judged_class_is_named():
+    with pytest.raises(ExportError, match=r"export.parity.classes names rubbish"):
+        judged_classes(PER_CLASS, ["garbage", "rubbish"])

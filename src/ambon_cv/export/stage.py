@@ -23,6 +23,7 @@ from pathlib import Path
 from ambon_cv import plots
 from ambon_cv.config import Params
 from ambon_cv.contract import StageIO, StageParams, StageResult, stage_result
+from ambon_cv.detections import CLASSES
 from ambon_cv.errors import AmbonError
 from ambon_cv.evaluate.detector import trained_imgsz
 from ambon_cv.evaluate.frame import headline
@@ -171,7 +172,8 @@ def _run(
     base = headline(work / "model.pt", data, imgsz, device, None, work)
     reference = {"mAP50": base["mAP50"], "mAP50-95": base["mAP50-95"]}
     _say(progress, f"pytorch: val mAP50 {base['mAP50']:.4f}")
-    step = one_box(base["per_class"])
+    judged = judged_classes(base["per_class"], p.parity.classes)
+    step = one_box({c: base["per_class"][c] for c in judged})
     if built and step > min(getattr(p.parity, FORMATS[n].precision) for n in built):
         _say(
             True,
@@ -184,7 +186,7 @@ def _run(
     for name, path in built.items():
         fmt = FORMATS[name]
         m = headline(path, data, imgsz, device if fmt.needs_gpu else "cpu", None, work)
-        drop = base["mAP50"] - m["mAP50"]
+        drop = mean_ap50(base["per_class"], judged) - mean_ap50(m["per_class"], judged)
         bound = getattr(p.parity, fmt.precision)
         tolerance = max(bound, step)
         ok = drop <= tolerance + 1e-9
@@ -193,6 +195,12 @@ def _run(
             drop=round(drop, 4),
             bound=bound,
             tolerance=round(tolerance, 4),
+            class_drops={
+                c: round(
+                    base["per_class"][c]["mAP50"] - m["per_class"].get(c, {}).get("mAP50", 0.0), 4
+                )
+                for c in base["per_class"]
+            },
             status="passed" if ok else "failed",
         )
         if not ok:
@@ -220,6 +228,7 @@ def _run(
         "imgsz": imgsz,
         "pytorch": {k: round(v, 4) for k, v in reference.items()},
         "one_box": round(step, 4),
+        "parity_classes": judged,
         "formats": formats,
         "speed": speed,
         "calibration_frames": count,
@@ -294,6 +303,26 @@ def _speed(
 
 # what the model card says of how the weights were trained (from the weights file itself)
 TRAINING_KEYS = ("model", "epochs", "imgsz", "batch", "optimizer", "lr0", "freeze", "seed", "time")
+
+
+def judged_classes(per_class: dict, wanted: list[str]) -> list[str]:
+    """The val classes the parity drop is taken over: `wanted` (export.parity.classes) that
+    have val boxes, or every class with boxes when it is empty."""
+    unknown = sorted(set(wanted) - set(CLASSES))
+    if unknown:
+        raise ExportError(
+            f"export.parity.classes names {', '.join(unknown)}, not a detector class "
+            f"({', '.join(CLASSES)})"
+        )
+    present = [c for c in per_class if (per_class[c].get("instances") or 1) > 0]
+    return [c for c in present if c in wanted] if wanted else present
+
+
+def mean_ap50(per_class: dict, classes: list[str]) -> float:
+    """mAP50 over `classes` (a class a format no longer finds counts as 0)."""
+    if not classes:
+        return 0.0
+    return sum(per_class.get(c, {}).get("mAP50", 0.0) for c in classes) / len(classes)
 
 
 def one_box(per_class: dict) -> float:
