@@ -151,6 +151,12 @@ class EmbeddingParams(_Strict):
     leak_threshold: float = Field(0.02, gt=0, description="cosine distance")
 
 
+def _known(classes: list[str]) -> None:
+    unknown = [c for c in classes if c not in CLASSES]
+    if unknown:
+        raise ValueError(f"classes {unknown} unknown; known: {', '.join(CLASSES)}")
+
+
 class CurateParams(_Strict):
     """`curate` stage: the FiftyOne dataset, its splits, views, report and YOLO export."""
 
@@ -162,9 +168,7 @@ class CurateParams(_Strict):
 
     @model_validator(mode="after")
     def _known_classes(self) -> CurateParams:
-        unknown = [c for c in self.classes if c not in CLASSES]
-        if unknown:
-            raise ValueError(f"classes {unknown} unknown; known: {', '.join(CLASSES)}")
+        _known(self.classes)
         return self
 
 
@@ -421,6 +425,11 @@ class ParityBounds(_Strict):
     # the classes the mAP50 drop is taken over (empty: every class); the rest are measured and
     # reported per class, never judged
     classes: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _known_classes(self) -> ParityBounds:
+        _known(self.classes)
+        return self
 
 
 class QualityFloor(_Strict):

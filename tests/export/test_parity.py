@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ambon_cv.export.card import format_table
-from ambon_cv.export.stage import ExportError, judged_classes, mean_ap50, one_box
+from ambon_cv.export.stage import judged_classes, mean_ap50, one_box
 
 
 def test_one_box_is_the_mean_over_classes_of_one_over_their_boxes():
@@ -60,6 +60,10 @@ def test_a_class_a_format_no_longer_finds_counts_as_zero():
     assert mean_ap50(lost, ["garbage", "overflow"]) == pytest.approx(0.38)
 
 
-def test_an_unknown_judged_class_is_named():
-    with pytest.raises(ExportError, match=r"export.parity.classes names rubbish"):
-        judged_classes(PER_CLASS, ["garbage", "rubbish"])
+def test_an_unknown_judged_class_is_named_when_the_params_load():
+    from pydantic import ValidationError
+
+    from ambon_cv.config import ParityBounds
+
+    with pytest.raises(ValidationError, match=r"classes \['rubbish'\] unknown; known: garbage"):
+        ParityBounds(classes=["garbage", "rubbish"])
