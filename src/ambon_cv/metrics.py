@@ -10,6 +10,7 @@ stage's declared metric, so `dvc metrics diff` and `dvc exp show` stay readable.
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 from typing import Any
 
@@ -116,11 +117,13 @@ def headline(stage: str, details: dict) -> dict:
     Example:
         >>> headline("train", {"metrics/mAP50": 0.84, "epochs": 1, "start": "models/base"})
         {'mAP50': 0.84, 'epochs': 1}
+        >>> headline("train", {"metrics/mAP50": float("nan"), "epochs": 1})
+        {'epochs': 1}
     """
     out = {}
     for name, dotted in HEADLINES[stage].items():
         value = _get(details, dotted)
-        if isinstance(value, bool | int | float):
+        if isinstance(value, bool) or (isinstance(value, int | float) and math.isfinite(value)):
             out[name] = value
     return out
 

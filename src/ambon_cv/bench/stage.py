@@ -306,13 +306,7 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
         return max(ok, default=0)
 
     at_default = next((p for p in points["pipeline"] if p["streams"] == b.streams), None)
-    saturated = [p for p in points["pipeline"] if p["bound"]["cpu_needed"] > p["bound"]["cores"]]
-    # efficiency where the load first needs more than the cores: the first point past the bound
-    eff_point = (
-        min(saturated, key=lambda p: p["streams"])
-        if saturated
-        else (points["pipeline"] or [None])[-1]
-    )
+    eff_point = efficiency_point(points["pipeline"])
 
     # at the gated share the default load saw: what gating saves is part of what fits
     slot_s = served_s(at_default.get("gated_share") if at_default else None)
@@ -456,6 +450,26 @@ def write_sweep_tables(out: dict, folder: Path) -> None:
     """reports/bench/sweep/<layout>.tsv for each layout the sweep ran."""
     for mode, points in out["points"].items():
         write_table(folder / f"{mode}.tsv", sweep_rows(points))
+
+
+def efficiency_point(points: list[dict]) -> dict | None:
+    """The sweep point the harness's efficiency is read at: the first whose costs alone need
+    more than the cores, else the largest; the overload run, far past the bound, is judged by
+    its own ratio and is never the one.
+
+    Example:
+        >>> def p(n, need, **kw):
+        ...     return {"streams": n, "bound": {"cpu_needed": need, "cores": 2}, **kw}
+        >>> efficiency_point([p(55, 1.0), p(110, 1.9), p(440, 8.0, overload_of=110)])["streams"]
+        110
+        >>> efficiency_point([p(55, 1.0), p(110, 2.5), p(220, 5.0)])["streams"]
+        110
+    """
+    sweep = [p for p in points if not p.get("overload_of")]
+    saturated = [p for p in sweep if p["bound"]["cpu_needed"] > p["bound"]["cores"]]
+    if saturated:
+        return min(saturated, key=lambda p: p["streams"])
+    return sweep[-1] if sweep else None
 
 
 def overload(points: list[dict]) -> dict | None:
