@@ -93,3 +93,34 @@ def test_missing_or_unknown_models_say_what_to_do(tmp_path):
         open_backend(tmp_path / "notes.txt")
     with pytest.raises(BackendError, match="name the model"):
         open_backend("triton://127.0.0.1:1")
+
+
+@pytest.mark.slow
+def test_a_tiny_int8_openvino_model_runs_at_any_batch_size(exports):
+    """At the tiny project's 64 px, OpenVINO's AMX kernels crashed the whole process on the
+    INT8 model's dynamic batch; the backend compiles it per batch size. Run in a child, so that
+    a crash fails this test instead of ending the session."""
+    import subprocess
+    import sys
+
+    script = f"""
+import cv2, numpy as np
+from pathlib import Path
+from ambon_cv.inference.backends import open_backend
+from ambon_cv.inference.letterbox import letterbox
+root = Path({str(exports)!r})
+frames = [cv2.imread(str(p)) for p in sorted((root / "data/curated/yolo/images/val").iterdir())[:6]]
+backend = open_backend(root / "exports/int8_openvino_model")
+batch, _ = letterbox(frames, backend.imgsz)
+assert len(batch) >= 2, "a batch of one proves nothing"
+whole = backend.infer(batch)
+alone = np.concatenate([backend.infer(batch[k : k + 1]) for k in range(len(batch))])
+again = backend.infer(batch)
+assert whole.shape == alone.shape, (whole.shape, alone.shape)
+assert np.allclose(whole, alone, rtol=1e-4, atol=1e-3), "the batch size changed the output"
+assert np.array_equal(whole, again)
+print("ran", whole.shape)
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0, f"exit {run.returncode}: {run.stderr[-2000:]}"
+    assert run.stdout.startswith("ran (")

@@ -89,7 +89,25 @@ class OnnxBackend(Backend):
 
 class OpenVINOBackend(Backend):
     def infer(self, batch: np.ndarray) -> np.ndarray:
-        return next(iter(self.runtime(batch).values()))
+        compiled = self.runtime if self._static is None else self._static_for(len(batch))
+        return next(iter(compiled(batch).values()))
+
+    def _static_for(self, n: int):
+        """The model compiled for a batch of exactly `n` (once per size; see `_openvino`)."""
+        if n not in self._static:
+            model = self._model.clone()
+            model.reshape([n, 3, self.imgsz, self.imgsz])
+            self._static[n] = self._core.compile_model(model, "CPU", self._config)
+        return self._static[n]
+
+    def close(self) -> None:
+        super().close()
+        self._static = self._model = self._core = None
+
+    _static: dict | None = None  # batch size -> compiled model, for a tiny input (see below)
+    _model: Any = None
+    _core: Any = None
+    _config: dict | None = None
 
 
 class TritonBackend(Backend):
@@ -215,6 +233,9 @@ def _onnx(p: Path, device: str, threads: int | None) -> Backend:
     return b
 
 
+STATIC_BELOW_PX = 64  # OpenVINO models with an input this small or smaller: static shapes
+
+
 def _openvino(p: Path, threads: int | None) -> Backend:
     import openvino as ov
     import yaml
@@ -224,12 +245,17 @@ def _openvino(p: Path, threads: int | None) -> Backend:
     model = core.read_model(xml)
     # full precision on every CPU (ambon_cv.inference.precision): what the parity check proved
     config = exact({"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": _threads(threads)})
-    compiled = core.compile_model(model, "CPU", config)
     meta_file = p / "metadata.yaml"
     meta = yaml.safe_load(meta_file.read_text()) if meta_file.exists() else {}
     fmt = "openvino-int8" if "int8" in p.name else "openvino"
     b = OpenVINOBackend(str(p), fmt, _names(meta.get("names", {})), _imgsz(meta.get("imgsz", 640)))
-    b.runtime = compiled
+    if b.imgsz <= STATIC_BELOW_PX:
+        # OpenVINO 2026.4's AMX kernels (Xeon 4th gen and later) crash the process on a model
+        # with a dynamic batch whose input is this small (an INT8 one at 32 or 64 px; 96 and up
+        # run); with every dimension fixed it runs. Compiling per batch size is cheap there.
+        b._static, b._model, b._core, b._config = {}, model, core, config
+    else:
+        b.runtime = core.compile_model(model, "CPU", config)
     first = model.inputs[0].get_partial_shape()[0]
     b.max_batch = first.get_length() if first.is_static else 64
     return b
