@@ -253,10 +253,17 @@ class FightModel:
     threshold: float
     calibration: Calibration = field(default_factory=Calibration)
 
+    _proba: object = field(default=None, init=False, repr=False, compare=False)
+
     def score(self, x: np.ndarray) -> np.ndarray:
-        """Calibrated fight probability per feature row."""
+        """Calibrated fight probability per feature row (the classifier compiled to arrays on
+        first use: the same figures as its predict_proba, see `fights.compiled`)."""
+        if self._proba is None:
+            from ambon_cv.fights.compiled import compile_classifier
+
+            self._proba = compile_classifier(self.classifier)
         x = np.nan_to_num(np.atleast_2d(x), nan=0.0, posinf=0.0, neginf=0.0)
-        return self.calibration(self.classifier.predict_proba(x)[:, 1])
+        return self.calibration(self._proba(x))
 
     def save(self, folder: Path, card: dict) -> None:
         import joblib
