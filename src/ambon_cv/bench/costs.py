@@ -91,12 +91,13 @@ def gate_cost(frames: list[np.ndarray], settings, repeats: int = 3) -> float:
 
 
 def fight_cost(clip: Path, model_dir: Path, seconds: float = 20.0) -> float:
-    """CPU seconds the streaming fight analytic spends per second of `clip` (BGR conversion,
+    """CPU seconds the streaming fight analytic spends per second of `clip` (the grey copy,
     motion and classifier; decoding is `decode_cost`'s), alone, as the live load runs it."""
     import av
 
     from ambon_cv.fights.analytic import FightStream
     from ambon_cv.fights.classifier import FightModel
+    from ambon_cv.frames.sample import luma
 
     stream = FightStream(FightModel.load(model_dir))
     spent, first, last, t = 0.0, None, 0.0, 0.0
@@ -108,7 +109,7 @@ def fight_cost(clip: Path, model_dir: Path, seconds: float = 20.0) -> float:
                 first = 0.0 if first is None else first
                 started = time.process_time()
                 if stream.wants(t):
-                    stream.push(t, frame.to_ndarray(format="bgr24"))
+                    stream.push(t, luma(frame))
                 spent += time.process_time() - started
                 last = t
         stream.reset()  # the clip starts over: a cut

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ambon_cv.bench.profiles import StreamProfile
+from ambon_cv.frames.sample import luma
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def fight_step(owner, frame, t: float) -> None:
     if fight is None or not owner.fight_on or not fight.wants(t):
         return
     started = time.process_time()
-    window = fight.push(t, frame.to_ndarray(format="bgr24"))
+    window = fight.push(t, luma(frame))  # grey is all the motion needs: no colour conversion
     owner.stats.fight_s += time.process_time() - started
     if window is not None:
         owner.stats.fight_windows += 1
@@ -173,12 +174,7 @@ class Frame:
 
     def grey(self) -> np.ndarray:
         """The luma plane, without a conversion where the frame is YUV (a view of it)."""
-        raw = self.raw
-        if raw.format.name in ("yuv420p", "yuvj420p", "nv12"):
-            plane = raw.planes[0]
-            rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-            return rows[:, : plane.width]
-        return raw.to_ndarray(format="gray")
+        return luma(self.raw)
 
 
 def _video(container, profile: StreamProfile):

@@ -88,6 +88,6 @@ def clip_window_scores(
     from ambon_cv.frames.sample import sample_clip
 
     stream = FightStream(model, window_s, hop_s)
-    for f in sample_clip(path, "fixed_rate", rate_fps=1000.0):
+    for f in sample_clip(path, "fixed_rate", rate_fps=1000.0, colour="luma"):
         if (d := stream.push(f.time_s, f.image)) is not None:
             yield f.time_s, d

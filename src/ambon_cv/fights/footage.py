@@ -39,7 +39,7 @@ def clip_windows(
     windows = SlidingWindows(features, window_s, hop_s)
     rows: list[tuple[float, list[float]]] = []
     ends, feats = [], []
-    for f in sample_clip(path, "fixed_rate", rate_fps=1000.0):
+    for f in sample_clip(path, "fixed_rate", rate_fps=1000.0, colour="luma"):
         if not windows.wants(f.time_s):
             continue
         out = windows.push(f.time_s, f.image)

@@ -1,7 +1,8 @@
 """Motion features of a clip, for telling real fights from ordinary activity with clip labels
 only (no boxes).
 
-Two feature sets, both from dense optical flow (Farneback) on a small grey copy of the clip:
+Two feature sets, both from dense optical flow (Farneback) on a small grey copy of the clip
+(its luma plane, scaled down: no colour conversion, in training as in the live stream):
 
 - `statistics`, the first baseline: flow between frames sampled at a fixed rate, summarised
   over the whole view (magnitude bands, the busiest third of the view, jerk, divergence, curl,
@@ -333,7 +334,7 @@ def region_features(
     window (exactly what the streaming analytic computes on a window of the same length)."""
     intervals = MotionIntervals(width, interval_s, window_fraction, flow_fps, max_gap_s=1e9)
     rows, frames = [], 0
-    for f in sample_clip(path, "fixed_rate", rate_fps=1000.0):  # every frame
+    for f in sample_clip(path, "fixed_rate", rate_fps=1000.0, colour="luma"):  # every frame
         frames += 1
         if (out := intervals.push(f.time_s, f.image)) is not None:
             rows.append(out[1])

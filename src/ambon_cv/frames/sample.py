@@ -5,7 +5,8 @@ Three strategies, each decoding only what it needs:
 - `keyframes`: the decoder skips every non-key frame (`skip_frame=NONKEY`), almost free;
 - `scene_change`: every frame is decoded to a small grey thumbnail, a frame is kept when it
   differs from the last kept one by more than the threshold.
-Colour conversion happens only for kept frames.
+Colour conversion happens only for kept frames, and not at all for a caller that asks for the
+luma plane (`colour="luma"`: motion analytics that work on grey).
 """
 
 from __future__ import annotations
@@ -27,8 +28,21 @@ class ClipDecodeError(RuntimeError):
 class SampledFrame:
     index: int  # frame number in the clip (from its timestamp and frame rate)
     time_s: float
-    image: np.ndarray  # BGR uint8
+    image: np.ndarray  # BGR uint8 (or the grey luma plane, when sampled with colour="luma")
     keyframe: bool
+
+
+LUMA_FORMATS = ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12")
+
+
+def luma(frame) -> np.ndarray:
+    """The grey picture of a decoded `av.VideoFrame`: its luma plane, a view without any
+    conversion where the frame is YUV (what cameras send); converted otherwise."""
+    if frame.format.name in LUMA_FORMATS:
+        plane = frame.planes[0]
+        rows = np.frombuffer(plane, np.uint8, count=plane.height * plane.line_size)
+        return rows.reshape(plane.height, plane.line_size)[:, : plane.width]
+    return frame.to_ndarray(format="gray")
 
 
 def sample_clip(
@@ -36,8 +50,10 @@ def sample_clip(
     strategy: str = "fixed_rate",
     rate_fps: float = 1.0,
     scene_threshold: float = 0.12,
+    colour: str = "bgr",
 ) -> Iterator[SampledFrame]:
-    """Yield the frames of one clip that `strategy` keeps.
+    """Yield the frames of one clip that `strategy` keeps, as BGR (`colour="bgr"`) or as the
+    grey luma plane (`colour="luma"`).
 
     Raises:
         ClipDecodeError: the clip cannot be opened, or breaks part way (after the good frames).
@@ -75,7 +91,8 @@ def sample_clip(
                         if change < scene_threshold:
                             continue
                     last_thumb = small
-                yield SampledFrame(index, t, frame.to_ndarray(format="bgr24"), frame.key_frame)
+                image = luma(frame) if colour == "luma" else frame.to_ndarray(format="bgr24")
+                yield SampledFrame(index, t, image, frame.key_frame)
         except av.error.FFmpegError as err:
             raise ClipDecodeError(
                 f"{path}: decoding stopped after {count} frames ({err})"
