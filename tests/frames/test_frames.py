@@ -38,6 +38,20 @@ def test_fixed_rate_keeps_one_frame_per_period(footage):
     assert [f.index for f in frames] == list(range(0, 40, 2))
 
 
+def test_luma_frames_are_the_grey_of_the_colour_ones(footage):
+    """What the fight analytic reads: the Y plane as decoded, the same frames as in colour."""
+    bgr = list(sample_clip(clip_path(footage), "fixed_rate", rate_fps=1.0))
+    grey = list(sample_clip(clip_path(footage), "fixed_rate", rate_fps=1.0, colour="luma"))
+    assert [f.index for f in grey] == [f.index for f in bgr]
+    for a, b in zip(bgr, grey, strict=True):
+        assert b.image.shape == a.image.shape[:2] and b.image.dtype == np.uint8
+        # BT.601 limited-range luma against OpenCV's full-range grey of the converted frame
+        converted = cv2.cvtColor(a.image, cv2.COLOR_BGR2GRAY).astype(float)
+        assert np.corrcoef(converted.ravel(), b.image.ravel().astype(float))[0, 1] > 0.99
+    with pytest.raises(ValueError, match="colour"):
+        next(sample_clip(clip_path(footage), colour="rgb"))
+
+
 def test_keyframes_only_decodes_keyframes(footage):
     frames = list(sample_clip(clip_path(footage), "keyframes"))
     assert [f.index for f in frames] == [0, 10, 20, 30]  # a keyframe every 2 s at 5 fps

@@ -60,6 +60,8 @@ def sample_clip(
     """
     import av
 
+    if colour not in ("bgr", "luma"):
+        raise ValueError(f"colour must be 'bgr' or 'luma', not {colour!r}")
     try:
         container = av.open(str(path))
     except av.error.FFmpegError as err:
