@@ -101,8 +101,10 @@ def run_load(
             p.start()
             if quota is not None:
                 quota.add(p.pid)
+        # the naive baseline warms a model per stream (seconds each for an OpenVINO export)
+        ready_s = 120 + (10 * len(profiles) if naive_weights else 0)
         for ready, proc in zip(readies, procs, strict=True):
-            _wait_ready(ready, results_q, proc)
+            _wait_ready(ready, results_q, proc, ready_s)
         for p in decoders:  # once inference is ready, so streams are not waiting on it
             procs.append(p)
             p.start()

@@ -32,9 +32,11 @@ from __future__ import annotations
 
 import functools
 import heapq
+import os
 import queue
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -589,6 +591,19 @@ def inference_worker(
     analyse.close()
 
 
+WARM_CALLS = 2  # predictions per model before the naive baseline says it is ready
+
+
+def _first_frame(reader: Reader, halt: threading.Event, wait_s: float = 10.0):
+    """The first frame `reader` decodes within `wait_s` (None: none came)."""
+    deadline = time.monotonic() + wait_s
+    while not halt.is_set() and time.monotonic() < deadline:
+        if (frame := reader.take()) is not None:
+            return frame
+        time.sleep(0.02)
+    return None
+
+
 def naive_worker(
     streams: list[tuple[int, StreamProfile, StreamSource]],
     weights: str,
@@ -616,9 +631,24 @@ def naive_worker(
     if config.fights:  # the same deployed analytics as the pipeline: fights on the hot spots
         arm_fights(readers, config.fights)
     counters = [SlotCounters() for _ in streams]
-    models = [YOLO(weights) for _ in streams]
-    for m in models[:1]:
-        m.predict(np.zeros((64, 64, 3), np.uint8), imgsz=config.imgsz, verbose=False)
+    models = [YOLO(weights, task="detect") for _ in streams]
+    for r in readers:
+        r.start()
+
+    def warm(k: int) -> None:
+        # every model, on its own stream's first frame and with the very arguments the run
+        # passes (ultralytics sets its predictor up again when they change): an OpenVINO
+        # export's first call takes seconds (AMX Xeon, 64 px INT8: 3-7 s, then 10-30 ms), which
+        # the measured run would otherwise count as latency, or not finish at all
+        frame = _first_frame(readers[k], halt)
+        image = frame.image() if frame is not None else np.zeros((360, 640, 3), np.uint8)
+        for _ in range(WARM_CALLS):
+            models[k].predict(
+                image, imgsz=config.imgsz, conf=config.conf, device="cpu", verbose=False
+            )
+
+    with ThreadPoolExecutor(max(1, len(os.sched_getaffinity(0)))) as pool:
+        list(pool.map(warm, range(len(streams))))
     ready.set()
 
     def analyse(k: int) -> None:
@@ -658,8 +688,6 @@ def naive_worker(
             nxt = _schedule([readers[k]], [period], [counters[k]], now, pending, run)
             halt.wait(min(max(nxt - time.monotonic(), 0.001), 0.02))
 
-    for r in readers:
-        r.start()
     threads = [
         threading.Thread(target=analyse, args=(k,), daemon=True) for k in range(len(streams))
     ]
