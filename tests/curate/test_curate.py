@@ -197,12 +197,16 @@ def test_app_renders_the_dataset_in_headless_chromium(project, registry):
             "--virtual-time-budget=20000",
         ]
         url = f"http://127.0.0.1:{port}/datasets/t-app?view=fights"
-        dom = subprocess.run(
-            [chromium, *flags, f"--user-data-dir={root / 'chromium-a'}", "--dump-dom", url],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        ).stdout
+        for _ in range(3):  # the App's first answer for a dataset can outlast the
+            # browser's virtual time on a busy 2-core machine (seen once in a full run)
+            dom = subprocess.run(
+                [chromium, *flags, f"--user-data-dir={root / 'chromium-a'}", "--dump-dom", url],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            ).stdout
+            if "t-app" in dom and dom.count("<canvas") >= 4:
+                break
         subprocess.run(
             [
                 chromium,
