@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import functools
 import heapq
-import os
 import queue
 import threading
 import time
@@ -48,6 +47,7 @@ from ambon_cv.bench.scheduler import PLAN_EVERY_S, Costs, Scheduler
 from ambon_cv.bench.slots import FrameSlots
 from ambon_cv.bench.streams import ClipReplay, Reader, StreamSource
 from ambon_cv.config import AlertRules, ChangeGating
+from ambon_cv.cores import cores
 
 STATS_EVERY_S = 0.25
 
@@ -591,9 +591,6 @@ def inference_worker(
     analyse.close()
 
 
-WARM_CALLS = 2  # predictions per model before the naive baseline says it is ready
-
-
 def _first_frame(reader: Reader, halt: threading.Event, wait_s: float = 10.0):
     """The first frame `reader` decodes within `wait_s` (None: none came)."""
     deadline = time.monotonic() + wait_s
@@ -642,12 +639,9 @@ def naive_worker(
         # the measured run would otherwise count as latency, or not finish at all
         frame = _first_frame(readers[k], halt)
         image = frame.image() if frame is not None else np.zeros((360, 640, 3), np.uint8)
-        for _ in range(WARM_CALLS):
-            models[k].predict(
-                image, imgsz=config.imgsz, conf=config.conf, device="cpu", verbose=False
-            )
+        models[k].predict(image, imgsz=config.imgsz, conf=config.conf, device="cpu", verbose=False)
 
-    with ThreadPoolExecutor(max(1, len(os.sched_getaffinity(0)))) as pool:
+    with ThreadPoolExecutor(cores()) as pool:
         list(pool.map(warm, range(len(streams))))
     ready.set()
 

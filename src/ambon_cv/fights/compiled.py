@@ -55,17 +55,14 @@ class Forest:
             self.right[k, :m] = np.where(inner, t.children_right, np.arange(m))
             value = t.value[:, 0, :]
             self.positive[k, :m] = value[:, column] / value.sum(axis=1)
-        self.rows = np.arange(n)
+        self.trees = np.arange(n)[None, :]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, np.float32)  # as sklearn's trees compare: float32 rows, float64 cuts
-        node = np.zeros((len(x), len(self.rows)), np.intp)
-        trees = self.rows[None, :]
+        trees, rows = self.trees, np.arange(len(x))[:, None]
+        node = np.zeros((len(x), trees.shape[1]), np.intp)
         for _ in range(self.depth):
-            go_left = (
-                x[np.arange(len(x))[:, None], self.feature[trees, node]]
-                <= (self.threshold[trees, node])
-            )
+            go_left = x[rows, self.feature[trees, node]] <= self.threshold[trees, node]
             node = np.where(go_left, self.left[trees, node], self.right[trees, node])
         return self.positive[trees, node].mean(axis=1)
 

@@ -86,16 +86,12 @@ def _small_grey(image: np.ndarray, width: int) -> np.ndarray:
 # ROC-AUC 0.908, against 0.830 +- 0.008 / 0.897 for the former 9 px window over 5 px (sigma 1.1),
 # at 2.9 ms a flow against 2.5 (Intel Xeon, one thread); a 3 or 13 px window, one or three
 # iterations were all worse (benchmarks/fight_cv.py measures the settings in params.yaml)
-FLOW = {"pyr_scale": 0.5, "levels": 2, "winsize": 5, "iterations": 2, "poly_n": 7}
-FLOW_SIGMA = 1.5
+# (pyr_scale, levels, winsize, iterations, poly_n, poly_sigma, flags)
+FLOW = (0.5, 2, 5, 2, 7, 1.5, 0)
 
 
 def _flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    f = FLOW
-    return cv2.calcOpticalFlowFarneback(
-        a, b, None, f["pyr_scale"], f["levels"], f["winsize"], f["iterations"], f["poly_n"],
-        FLOW_SIGMA, 0,
-    )  # fmt: skip
+    return cv2.calcOpticalFlowFarneback(a, b, None, *FLOW)
 
 
 def statistics_features(path: Path, fps: float = 10.0, width: int = 160) -> np.ndarray:

@@ -16,6 +16,7 @@ Each backend takes a float32 (N, 3, S, S) batch in [0, 1] (see `letterbox`) and 
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -89,25 +90,15 @@ class OnnxBackend(Backend):
 
 class OpenVINOBackend(Backend):
     def infer(self, batch: np.ndarray) -> np.ndarray:
-        compiled = self.runtime if self._static is None else self._static_for(len(batch))
+        compiled = self.runtime if self._per_batch is None else self._per_batch(len(batch))
         return next(iter(compiled(batch).values()))
-
-    def _static_for(self, n: int):
-        """The model compiled for a batch of exactly `n` (once per size; see `_openvino`)."""
-        if n not in self._static:
-            model = self._model.clone()
-            model.reshape([n, 3, self.imgsz, self.imgsz])
-            self._static[n] = self._core.compile_model(model, "CPU", self._config)
-        return self._static[n]
 
     def close(self) -> None:
         super().close()
-        self._static = self._model = self._core = None
+        self._per_batch = None
 
-    _static: dict | None = None  # batch size -> compiled model, for a tiny input (see below)
-    _model: Any = None
-    _core: Any = None
-    _config: dict | None = None
+    # batch size -> the model compiled for exactly that many (cached), for a tiny input (below)
+    _per_batch: Any = None
 
 
 class TritonBackend(Backend):
@@ -253,7 +244,13 @@ def _openvino(p: Path, threads: int | None) -> Backend:
         # OpenVINO 2026.4's AMX kernels (Xeon 4th gen and later) crash the process on a model
         # with a dynamic batch whose input is this small (an INT8 one at 32 or 64 px; 96 and up
         # run); with every dimension fixed it runs. Compiling per batch size is cheap there.
-        b._static, b._model, b._core, b._config = {}, model, core, config
+        @functools.cache
+        def per_batch(n: int):
+            fixed = model.clone()
+            fixed.reshape([n, 3, b.imgsz, b.imgsz])
+            return core.compile_model(fixed, "CPU", config)
+
+        b._per_batch = per_batch
     else:
         b.runtime = core.compile_model(model, "CPU", config)
     first = model.inputs[0].get_partial_shape()[0]
