@@ -41,23 +41,39 @@ class LoadResult:
     stats_start: dict = field(default_factory=dict)
     stats_end: dict = field(default_factory=dict)
     cpu_percent: list[float] = field(default_factory=list)
-    rss_bytes: list[int] = field(default_factory=list)
+    memory_bytes: list[int] = field(default_factory=list)  # the load's processes, PSS
+    controller_bytes: list[int] = field(default_factory=list)  # this harness process, PSS
     interrupted: bool = False
 
 
-def _tree_usage(proc) -> tuple[float, int]:
-    """CPU seconds used so far and resident memory now, of this process and its children."""
+def _load_usage(controller, load: list) -> tuple[float, int, int]:
+    """CPU seconds used so far by the load (its processes, their children and this controller),
+    and the memory now of the load's processes and of the controller, as PSS: a page that
+    several processes share (the runtime's libraries, a model, the frame slots) is counted
+    once, split among them, so the sum is what the box holds. Only the load's own processes
+    count: the calling process's other children (a test session's MongoDB, an RTSP server)
+    are not the load."""
     import psutil
 
-    cpu, rss = 0.0, 0
-    for p in [proc, *proc.children(recursive=True)]:
+    cpu, load_pss, own_pss = 0.0, 0, 0
+    procs = [controller]
+    for p in load:
         try:
-            t = p.cpu_times()
-            cpu += t.user + t.system
-            rss += p.memory_info().rss
+            procs += [p, *p.children(recursive=True)]
         except psutil.Error:
             continue
-    return cpu, rss
+    for k, p in enumerate(procs):
+        try:
+            t = p.cpu_times()
+            pss = p.memory_full_info().pss
+        except psutil.Error:
+            continue
+        cpu += t.user + t.system
+        if k:
+            load_pss += pss
+        else:
+            own_pss = pss
+    return cpu, load_pss, own_pss
 
 
 def run_load(
@@ -113,6 +129,7 @@ def run_load(
         t_measure = time.monotonic() + warmup_s
         t_end = t_measure + duration_s
         last_cpu = None
+        load = _processes(procs, psutil)
         bar = tqdm(
             total=round(warmup_s + duration_s),
             desc=f"{mode} x{len(profiles)} streams",
@@ -127,13 +144,14 @@ def run_load(
                 _drain_stats(stats_q, latest, result, t_measure, t_end, ended)
                 if now - tick >= 1.0:
                     if now >= t_measure:
-                        cpu, rss = _tree_usage(me)
+                        cpu, load_mem, own_mem = _load_usage(me, load)
                         if last_cpu is not None:
                             result.cpu_percent.append(
                                 100 * (cpu - last_cpu[0]) / (now - last_cpu[1])
                             )
                         last_cpu = (cpu, now)
-                        result.rss_bytes.append(rss)
+                        result.memory_bytes.append(load_mem)
+                        result.controller_bytes.append(own_mem)
                     bar.update(1)
                     tick = now
                 time.sleep(0.02)
@@ -156,6 +174,18 @@ def run_load(
     final = {**latest, **ended}  # a worker that ended early (or an interrupted run): its last
     result.stats_end = {name: s for w in final.values() for name, s in w.items()}
     return result
+
+
+def _processes(procs, psutil) -> list:
+    """The started processes of a load, as psutil handles (one that has already ended is left
+    out: its stats came in on the queue)."""
+    out = []
+    for p in procs:
+        try:
+            out.append(psutil.Process(p.pid))
+        except psutil.Error:
+            continue
+    return out
 
 
 @dataclass

@@ -578,7 +578,8 @@ def run_markdown(s: dict) -> str:
         f"- latency capture->result p50/p95/p99: {s['latency_ms']['p50']} / "
         f"{s['latency_ms']['p95']} / {s['latency_ms']['p99']} ms",
         f"- per frame (ms): {s['stage_ms']}; mean batch {s['mean_batch']}",
-        f"- CPU {s['cpu_percent']} %, peak memory {s['peak_memory_gb']} GB; decoded "
+        f"- CPU {s['cpu_percent']} %, peak memory of the load {s['peak_memory_gb']} GB PSS "
+        f"(the harness's controller beside it {s.get('controller_memory_gb')} GB); decoded "
         f"{s['decoded_fps']} frames/s",
         f"- reconnects {s['reconnects']}, stream errors {s['stream_errors']}; alerts {s['alerts']}",
         f"- fight analytic in the load: {s.get('fight_analytic')}",

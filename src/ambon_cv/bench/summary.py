@@ -98,7 +98,8 @@ def summarise(result: LoadResult, slo) -> dict:
         "decoded_fps": round(totals["decoded"] / seconds, 1),
         "late_skipped_fps": round(totals["late_skips"] / seconds, 1),
         "cpu_percent": round(float(np.mean(result.cpu_percent)), 1) if result.cpu_percent else None,
-        "peak_memory_gb": round(max(result.rss_bytes) / 2**30, 3) if result.rss_bytes else None,
+        "peak_memory_gb": _peak_gb(result.memory_bytes),  # the load's processes (PSS)
+        "controller_memory_gb": _peak_gb(result.controller_bytes),  # the harness, beside it
         "reconnects": int(totals["reconnects"]),
         "stream_errors": int(totals["errors"]),
         "alerts": {
@@ -136,6 +137,10 @@ def _fight_load(result: LoadResult, totals: Counter, seconds: float) -> dict | N
         "core_per_stream": round(totals["fight_s"] / seconds / len(hot), 4),
         "coverage": round(max(0.0, 1 - totals["fight_off_s"] / (seconds * len(hot))), 4),
     }
+
+
+def _peak_gb(samples: list[int]) -> float | None:
+    return round(max(samples) / 2**30, 3) if samples else None
 
 
 def _per(total_s: float, count: float) -> float | None:
