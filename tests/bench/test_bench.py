@@ -81,6 +81,32 @@ def test_the_central_layout_feeds_inference_through_shared_memory(bench_project,
     assert s["stream_errors"] == 0
 
 
+def test_the_analyser_warms_the_batch_sizes_it_infers_before_the_load(bench_project, monkeypatch):
+    # a dynamic OpenVINO model sets itself up on the first call at each batch size (hundreds
+    # of ms): a worker that met them mid-run stalled its decoding and shed its hot spots
+    import ambon_cv.inference.backends as backends
+    from ambon_cv.bench.pipeline import Analyser
+
+    root, params = bench_project
+    sizes: list[int] = []
+    real_open = backends.open_backend
+
+    def recording(*args, **kwargs):
+        backend = real_open(*args, **kwargs)
+        infer = backend.infer
+        backend.infer = lambda x: sizes.append(len(x)) or infer(x)
+        return backend
+
+    monkeypatch.setattr(backends, "open_backend", recording)
+    config = _config(params, str(root / "exports/int8_openvino_model"))
+    analyse = Analyser(config, ["pemkot-01"])
+    assert analyse.max_batch == params.bench.max_batch
+    assert sizes == [1, 2, 4, 8, 16] == analyse.sizes
+    # and a batch only ever takes one of those sizes: 11 waiting go as 8, then 2, then 1
+    assert [analyse.batch_size(n) for n in (11, 3, 1, 40)] == [8, 2, 1, 16]
+    analyse.close()
+
+
 @pytest.mark.parametrize("layout", ["per_core", "central"])
 def test_a_model_that_does_not_fit_the_load_is_named_before_it_starts(
     bench_project, registry, layout
@@ -101,11 +127,13 @@ def test_rtsp_outage_reconnects_with_backoff_and_spares_other_streams(bench_proj
     clip = next(iter(camera_clips(root).values()))[0]
     profiles = [StreamProfile("live", "pemkot-02", "sub", "all", 5.0, ("fight",)),
                 StreamProfile("recorded", "pemkot-04", "sub", "all", 5.0, ("fight",))]  # fmt: skip
+    streaming = threading.Event()
     with RtspServer({"live": clip}, 40, root / ".cache" / "rtsp") as server:
         sources = [StreamSource("rtsp", server.url("live")), StreamSource("clip", str(clip))]
 
-        def outage():
-            time.sleep(3.5)
+        def outage():  # 2 s into the streaming, once the models are loaded and warmed
+            streaming.wait(120)
+            time.sleep(2.0)
             server.stop()
             time.sleep(3)
             server.start()
@@ -113,7 +141,9 @@ def test_rtsp_outage_reconnects_with_backoff_and_spares_other_streams(bench_proj
         t = threading.Thread(target=outage)
         t.start()
         config = _config(params, str(root / "exports/int8_openvino_model"))
-        result = run_load(profiles, sources, config, warmup_s=1.5, duration_s=12)
+        result = run_load(
+            profiles, sources, config, warmup_s=1.5, duration_s=12, streaming=streaming
+        )
         t.join()
     s = summarise(result, params.bench.slo)
     live, recorded = s["per_stream"]
@@ -182,9 +212,17 @@ def test_ctrl_c_writes_the_partial_report(bench_project):
     proc = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    time.sleep(12)  # start-up, model load and the 1.5 s warm-up: measuring has begun
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(iter(lambda: proc.stdout.read(1), "")))
+    reader.start()
+    deadline = time.monotonic() + 180  # start-up and model load (warmed at each batch size)
+    while "streams:" not in "".join(seen) and time.monotonic() < deadline:
+        time.sleep(0.5)  # the progress bar: the streams have started
+    time.sleep(4)  # past the warm-up: measuring has begun
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
+    proc.wait(timeout=60)
+    reader.join(10)
+    out = "".join(seen)
     assert proc.returncode == 130, out
     saved = json.loads(report.read_text())
     assert saved["interrupted"] is True and saved["slo"]["pass"] is False

@@ -53,8 +53,16 @@ def test_falling_behind_lowers_the_budget_and_keeping_up_restores_it():
     plan = Scheduler([_quiet("a")], budget_cores=0.9)
     for _ in range(5):
         plan.feedback(behind=True)
-    assert plan.pressure == pytest.approx(0.85**5)
+    assert plan.pressure == pytest.approx(0.85**4)  # from the second late plan on
     for _ in range(30):
+        plan.feedback(behind=False)
+    assert plan.pressure == 1.0
+
+
+def test_one_late_plan_between_good_ones_is_a_burst_not_a_lower_budget():
+    plan = Scheduler([_quiet("a")], budget_cores=0.9)
+    for _ in range(10):
+        plan.feedback(behind=True)
         plan.feedback(behind=False)
     assert plan.pressure == 1.0
 

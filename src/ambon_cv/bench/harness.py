@@ -36,6 +36,7 @@ class LoadResult:
     mode: str  # pipeline | naive
     profiles: list[StreamProfile]
     seconds: float  # measured window
+    window: tuple[float, float] = (0.0, 0.0)  # its start and end (monotonic time)
     records: list[FrameRecord] = field(default_factory=list)
     alerts: list[AlertRecord] = field(default_factory=list)
     stats_start: dict = field(default_factory=dict)
@@ -86,11 +87,13 @@ def run_load(
     naive_weights: str | None = None,
     progress: bool = True,
     quota=None,
+    streaming=None,
 ) -> LoadResult:
     """Drive `profiles` (fed by `sources`) for warmup + duration seconds, in `workers` worker
     (or decode) processes, 0: one per core. With `naive_weights`, run the naive baseline on
     those .pt weights instead of the pipeline. With `quota` (an emulate.CpuQuota), every
-    process of the load runs inside its CPU cgroup."""
+    process of the load runs inside its CPU cgroup. `streaming` (a threading.Event) is set
+    once the models are loaded and the streams start (the warm-up begins)."""
     import psutil
 
     ctx = mp.get_context("spawn")
@@ -126,8 +129,11 @@ def run_load(
             p.start()
             if quota is not None:
                 quota.add(p.pid)
+        if streaming is not None:
+            streaming.set()
         t_measure = time.monotonic() + warmup_s
         t_end = t_measure + duration_s
+        result.window = (t_measure, t_end)
         last_cpu = None
         load = _processes(procs, psutil)
         bar = tqdm(
@@ -158,6 +164,7 @@ def run_load(
         except KeyboardInterrupt:
             result.interrupted = True
             result.seconds = max(0.0, time.monotonic() - t_measure)
+            result.window = (t_measure, t_measure + result.seconds)
         bar.close()
     finally:
         stop.set()

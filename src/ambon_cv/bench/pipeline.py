@@ -82,6 +82,10 @@ class SlotCounters:
     reused: int = 0  # the view had not changed: its last detections, not inferred again
     convert_s: float = 0.0
     share: float = 1.0  # of its target rate the worker's scheduler gives it now
+    # its slots at the full target rate: origin, origin + period, ... (monotonic time), so a
+    # window holds an exact count of them (a 3 s window of a 0.5 fps stream holds 1 or 2)
+    origin: float = 0.0
+    period: float = 0.0
 
 
 # a slot takes a frame captured at most this share of its period (and at most FRESH_S) before
@@ -149,6 +153,19 @@ def arm_fights(readers, model_dir: str) -> None:
             r.fight = FightStream(model)
 
 
+def _follow(estimate: float, sample: float, rate: float = 0.3, most: float = 3.0) -> float:
+    """A cost estimate moved toward a new `sample` (a moving average: costs change with the
+    scenes), the sample held to `most` times the estimate: one outlier (a collection pause,
+    a batch of a size never run before) must not halve the streams' share for seconds, while
+    a cost that really grew is still followed within a few plans.
+
+    Example:
+        >>> round(_follow(0.010, 0.012), 4), round(_follow(0.010, 0.068), 4)
+        (0.0106, 0.016)
+    """
+    return estimate + rate * (min(sample, most * estimate) - estimate)
+
+
 class WorkerStreams:
     """The streams one worker process serves: recorded clips replayed by the worker's own
     thread (`ClipReplay`), live sources each by a `Reader` thread (they block on the network),
@@ -180,6 +197,8 @@ class WorkerStreams:
         # in the same instant, period after period
         n = len(streams)
         self.pending = [start + self.targets[k] * k / n for k in range(n)]
+        for c, slot, period in zip(self.counters, self.pending, self.targets, strict=True):
+            c.origin, c.period = slot, period
         c = config or PipelineConfig("", 0, 0, 0, 1, 0, 1, AlertRules())
         self.scheduler = Scheduler(
             [p for _, p, _ in streams], c.budget_cores, c.fight_share, detector_here
@@ -227,13 +246,13 @@ class WorkerStreams:
                 full_s += d_s - d_s0 + f_s - f_s0
                 video_s += (d_n - d_n0) / r.fps
         det_s, det_n = self.detector_cpu
-        c, a = self.costs, 0.3  # a moving average: costs change with the scenes
+        c = self.costs
         if kf_n:
-            c.keyframe_s += a * (kf_s / kf_n - c.keyframe_s)
+            c.keyframe_s = _follow(c.keyframe_s, kf_s / kf_n)
         if video_s > 0.1:
-            c.fight_s += a * (full_s / video_s - c.fight_s)
+            c.fight_s = _follow(c.fight_s, full_s / video_s)
         if det_n > det_n0:
-            c.frame_s += a * ((det_s - det_s0) / (det_n - det_n0) - c.frame_s)
+            c.frame_s = _follow(c.frame_s, (det_s - det_s0) / (det_n - det_n0))
         s = self.scheduler
         s.feedback(behind or self.lag_s > 0.5)
         s.plan(c)
@@ -320,6 +339,15 @@ class WorkerStreams:
         self.stats_out.put(_stats_message(self.worker, self.readers, self.counters))
 
 
+def batch_sizes(most: int) -> list[int]:
+    """The batch sizes a worker infers: powers of two up to `most`, and `most`.
+
+    >>> batch_sizes(16), batch_sizes(12), batch_sizes(1)
+    ([1, 2, 4, 8, 16], [1, 2, 4, 8, 12], [1])
+    """
+    return sorted({*(2**k for k in range(most.bit_length()) if 2**k <= most), most})
+
+
 class Analyser:
     """Infers a batch of fitted frames, decodes it to Detections and runs each stream's alert
     engine; returns the records and alerts the parent collects."""
@@ -344,8 +372,19 @@ class Analyser:
         self.max_batch = min(config.max_batch, self.backend.max_batch)
         self.last: dict = {}  # stream id -> its last inferred Detections (change gating)
         self._decode, self._to_input = decode, to_input
+        # batches of a few sizes only, each run once before the load: OpenVINO sets a dynamic
+        # model up for each new batch size on its first call (Intel Xeon, 256 px INT8, one
+        # thread: 280-550 ms against 75-270 the next time), which stalled a worker's decoding
+        # mid-run and shed its hot spots; a model compiled per size (<= 64 px) pays a compile
+        self.sizes = batch_sizes(self.max_batch)
         blank = np.zeros((3, config.imgsz, config.imgsz), np.uint8)
-        self.backend.infer(to_input([blank]))  # warm-up
+        for n in self.sizes:
+            self.backend.infer(to_input([blank] * n))
+
+    def batch_size(self, waiting: int) -> int:
+        """How many of `waiting` frames the next batch takes: the largest of `sizes` that
+        fits (the rest go in the next batch, at once)."""
+        return max(n for n in self.sizes if n <= max(1, waiting))
 
     def __call__(self, batch: list[tuple], fitted: list[np.ndarray], after=None) -> tuple:
         """`batch`: (stream id, captured, queued, ..., placement) per frame; `fitted` their
@@ -485,8 +524,9 @@ def stream_worker(
             reused[0].clear()
             reused[1].clear()
         if waiting and (len(waiting) >= analyse.max_batch or now - waiting[0][2] >= wait_s):
-            batch = waiting[: analyse.max_batch]
-            del waiting[: analyse.max_batch]
+            n = analyse.batch_size(len(waiting))
+            batch = waiting[:n]
+            del waiting[:n]
             t = time.process_time()
             results_out.put(("records", *analyse(batch, [b[3] for b in batch])))
             desk.detector_cpu[0] += time.process_time() - t
@@ -566,14 +606,17 @@ def inference_worker(
     slots.attach()
     wait_s = config.max_wait_ms / 1000
     ready.set()
+    carried: list[tuple] = []  # frames past the last batch's size: the next batch's first
     while True:
-        try:
-            first = frames_in.get(timeout=0.1)
-        except queue.Empty:
-            if stop.is_set():
-                break
-            continue
-        batch = [first]
+        if carried:
+            batch, carried = carried, []
+        else:
+            try:
+                batch = [frames_in.get(timeout=0.1)]
+            except queue.Empty:
+                if stop.is_set():
+                    break
+                continue
         deadline = time.monotonic() + wait_s
         while len(batch) < analyse.max_batch:
             remaining = deadline - time.monotonic()
@@ -583,6 +626,8 @@ def inference_worker(
                 batch.append(frames_in.get(timeout=remaining))
             except queue.Empty:
                 break
+        n = analyse.batch_size(len(batch))
+        batch, carried = batch[:n], batch[n:]
         taken = [b[3] for b in batch]
         fitted = [slots.frames[k] for k in taken]
         results_out.put(
@@ -649,6 +694,7 @@ def naive_worker(
         sid, profile, _ = streams[k]
         period = 1.0 / profile.rate_fps
         pending = [time.monotonic() + (k % 10) * 0.01]
+        counters[k].origin, counters[k].period = pending[0], period
 
         def run(i: int, frame) -> None:
             queued = started = time.monotonic()

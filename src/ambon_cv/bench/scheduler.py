@@ -59,6 +59,7 @@ class Scheduler:
         self.budget_cores, self.fight_share = budget_cores, fight_share
         self.detector_here = detector_here  # False: another process infers (central layout)
         self.pressure = 1.0  # the share of the budget the worker can really use (feedback)
+        self._behind = 0  # plans running at which the worker was behind
         self.share = 1.0
         self.fight_on = [p.fight for p in profiles]
         # the order slots are served in a pass, and hot spots taken for the fight analytic
@@ -97,10 +98,22 @@ class Scheduler:
         """`behind`: the worker's frames came later than they were due since the last plan.
         Lower the usable budget while it falls behind, raise it back while it keeps up.
         Behind is the one sign that holds whatever the cause: costs above the estimates, a
-        core shared with others, a CPU quota (then the worker is behind without being busy)."""
-        if behind:
+        core shared with others, a CPU quota (then the worker is behind without being busy).
+        Only a worker behind at two plans running is lowered: one late plan is a burst (a
+        big batch, keyframes coming together), and shedding a hot spot for it costs its fight
+        analytic seconds of motion to refill its window.
+
+        Example:
+            >>> s = Scheduler([])
+            >>> s.feedback(True); s.pressure  # one late plan: a burst
+            1.0
+            >>> s.feedback(True); s.pressure  # still behind: lower the budget
+            0.85
+        """
+        self._behind = self._behind + 1 if behind else 0
+        if self._behind >= 2:
             self.pressure = max(0.05, self.pressure * 0.85)
-        else:
+        elif not behind:
             self.pressure = min(1.0, self.pressure * 1.1)
 
     @property
