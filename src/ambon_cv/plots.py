@@ -216,7 +216,7 @@ def fair_share(sweep: dict):
     points = [p for p in sweep["points"].get("pipeline", []) if p.get("per_stream")]
     fig, ax = plt.subplots(figsize=(8, 3.5))
     if points:
-        ratios = [[s["ratio"] for s in p["per_stream"] if s["ratio"] is not None] for p in points]
+        ratios = [[s["ratio"] for s in p["per_stream"]] for p in points]
         ax.boxplot(ratios, tick_labels=[str(p["streams"]) for p in points], showfliers=True)
     ax.axhline(0.5, color="tab:red", ls=":", lw=1)
     ax.set_xlabel("streams")
