@@ -341,6 +341,9 @@ def bench_project(project, trained):
             "bench.warmup_s": 1.5,
             "bench.duration_s": 6,
             "bench.streams": 6,
+            # a handful of streams fill batches of 4 at most, and a 64 px model is compiled
+            # once per batch size it infers (about a second each)
+            "bench.max_batch": 4,
             "bench.sweep.streams": [3],
             "bench.sweep.baseline_streams": [3],
             "bench.sweep.duration_s": 3,

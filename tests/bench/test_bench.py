@@ -101,9 +101,9 @@ def test_the_analyser_warms_the_batch_sizes_it_infers_before_the_load(bench_proj
     config = _config(params, str(root / "exports/int8_openvino_model"))
     analyse = Analyser(config, ["pemkot-01"])
     assert analyse.max_batch == params.bench.max_batch
-    assert sizes == [1, 2, 4, 8, 16] == analyse.sizes
-    # and a batch only ever takes one of those sizes: 11 waiting go as 8, then 2, then 1
-    assert [analyse.batch_size(n) for n in (11, 3, 1, 40)] == [8, 2, 1, 16]
+    assert sizes == [1, 2, 4] == analyse.sizes  # (batch_sizes(16): 1, 2, 4, 8, 16)
+    # and a batch only ever takes one of those sizes: 7 waiting go as 4, then 2, then 1
+    assert [analyse.batch_size(n) for n in (7, 3, 1, 40)] == [4, 2, 1, 4]
     analyse.close()
 
 
