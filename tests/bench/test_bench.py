@@ -213,7 +213,12 @@ def test_ctrl_c_writes_the_partial_report(bench_project):
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     seen: list[str] = []
-    reader = threading.Thread(target=lambda: seen.extend(iter(lambda: proc.stdout.read(1), "")))
+
+    def pump() -> None:  # the progress bar ends its lines with \r: read it as it comes
+        for char in iter(lambda: proc.stdout.read(1), ""):
+            seen.append(char)
+
+    reader = threading.Thread(target=pump)
     reader.start()
     deadline = time.monotonic() + 180  # start-up and model load (warmed at each batch size)
     while "streams:" not in "".join(seen) and time.monotonic() < deadline:

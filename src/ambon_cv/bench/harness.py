@@ -56,24 +56,23 @@ def _load_usage(controller, load: list) -> tuple[float, int, int]:
     are not the load."""
     import psutil
 
-    cpu, load_pss, own_pss = 0.0, 0, 0
-    procs = [controller]
-    for p in load:
+    def usage(p) -> tuple[float, int]:
+        t = p.cpu_times()
+        return t.user + t.system, p.memory_full_info().pss
+
+    cpu, own_pss = usage(controller)
+    load_pss = 0
+    for top in load:
         try:
-            procs += [p, *p.children(recursive=True)]
-        except psutil.Error:
+            tree = [top, *top.children(recursive=True)]
+        except psutil.Error:  # ended: its stats came in on the queue
             continue
-    for k, p in enumerate(procs):
-        try:
-            t = p.cpu_times()
-            pss = p.memory_full_info().pss
-        except psutil.Error:
-            continue
-        cpu += t.user + t.system
-        if k:
-            load_pss += pss
-        else:
-            own_pss = pss
+        for p in tree:
+            try:
+                p_cpu, p_pss = usage(p)
+            except psutil.Error:
+                continue
+            cpu, load_pss = cpu + p_cpu, load_pss + p_pss
     return cpu, load_pss, own_pss
 
 
@@ -135,7 +134,7 @@ def run_load(
         t_end = t_measure + duration_s
         result.window = (t_measure, t_end)
         last_cpu = None
-        load = _processes(procs, psutil)
+        load = _processes(procs)
         bar = tqdm(
             total=round(warmup_s + duration_s),
             desc=f"{mode} x{len(profiles)} streams",
@@ -183,9 +182,11 @@ def run_load(
     return result
 
 
-def _processes(procs, psutil) -> list:
+def _processes(procs) -> list:
     """The started processes of a load, as psutil handles (one that has already ended is left
     out: its stats came in on the queue)."""
+    import psutil
+
     out = []
     for p in procs:
         try:

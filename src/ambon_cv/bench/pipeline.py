@@ -608,6 +608,8 @@ def inference_worker(
     ready.set()
     carried: list[tuple] = []  # frames past the last batch's size: the next batch's first
     while True:
+        # frames carried over have waited already: they go at once, with what is queued
+        deadline = time.monotonic() + (0.0 if carried else wait_s)
         if carried:
             batch, carried = carried, []
         else:
@@ -617,13 +619,12 @@ def inference_worker(
                 if stop.is_set():
                     break
                 continue
-        deadline = time.monotonic() + wait_s
         while len(batch) < analyse.max_batch:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
             try:
-                batch.append(frames_in.get(timeout=remaining))
+                batch.append(
+                    frames_in.get(timeout=remaining) if remaining > 0 else frames_in.get_nowait()
+                )
             except queue.Empty:
                 break
         n = analyse.batch_size(len(batch))
