@@ -13,7 +13,12 @@ import pytest
 
 from ambon_cv.config import FightsParams
 from ambon_cv.fights.classifier import FightModel, FightModelError, grouped_cv, labelled_clips
-from ambon_cv.fights.motion import REGION_FEATURES, STATISTICS_FEATURES, clip_features
+from ambon_cv.fights.motion import (
+    REGION_FEATURES,
+    STATISTICS_FEATURES,
+    clip_features,
+    window_gradient,
+)
 from ambon_cv.fights.stage import MODEL_DIR, OUT_OF_FOLD, clip_settings, train_fight_model
 from ambon_cv.frames.sample import ClipDecodeError
 
@@ -27,6 +32,23 @@ def test_features_and_groups_from_a_real_clip_folder(project):
         feats = [clip_features(p, features) for p in paths[:2]]
         assert all(f.shape == (size,) and np.isfinite(f).all() and f.any() for f in feats)
         assert not np.allclose(feats[0], feats[1])
+
+
+@pytest.mark.parametrize("shape", [(72, 128), (36, 64), (9, 16)])
+def test_the_window_gradient_is_the_whole_views_cropped(shape):
+    """The busiest window's gradient, computed on the window and a margin, gives exactly the
+    figures of the whole view's gradient cut to the window, wherever the window lies: inside,
+    against every edge and corner, and cut off by the bottom and right edges."""
+    h, w = shape
+    a = np.random.default_rng(h).normal(0, 3, shape).astype(np.float32)
+    full_y, full_x = np.gradient(a)
+    k = max(4, w // 4)
+    for y0 in sorted({0, 1, h // 2, h - k, h - 2}):
+        for x0 in sorted({0, 1, w // 2, w - k, w - 3}):
+            gy, gx = window_gradient(a, y0, x0, k)
+            win = (slice(y0, y0 + k), slice(x0, x0 + k))
+            assert np.array_equal(gy, full_y[win]), (y0, x0)
+            assert np.array_equal(gx, full_x[win]), (y0, x0)
 
 
 def test_a_corrupt_clip_is_named(tmp_path):

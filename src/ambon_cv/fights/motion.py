@@ -122,6 +122,26 @@ def _orientation_entropy(angle: np.ndarray, weight: np.ndarray) -> float:
     return float(-(p * np.log(p + 1e-9)).sum())
 
 
+def window_gradient(a: np.ndarray, y0: int, x0: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """`np.gradient(a)` (rows, columns) inside the `k`-square window at (`y0`, `x0`), computed
+    on the window and a one-pixel margin only: the same figures as the whole view's gradient
+    cropped (central differences inside, one-sided at the view's edges), at a ninth of the cost
+    for a quarter-width window.
+
+    Example:
+        >>> a = np.random.default_rng(0).random((9, 16)).astype(np.float32)
+        >>> gy, gx = window_gradient(a, 5, 0, 4)  # at the left edge, cut off at the bottom
+        >>> full_y, full_x = np.gradient(a)
+        >>> np.array_equal(gy, full_y[5:9, 0:4]) and np.array_equal(gx, full_x[5:9, 0:4])
+        True
+    """
+    h, w = a.shape
+    ya, xa = max(0, y0 - 1), max(0, x0 - 1)
+    gy, gx = np.gradient(a[ya : min(h, y0 + k + 1), xa : min(w, x0 + k + 1)])
+    win = (slice(y0 - ya, y0 - ya + k), slice(x0 - xa, x0 - xa + k))
+    return gy[win], gx[win]
+
+
 def _interval_motion(
     flow: np.ndarray, previous: np.ndarray | None, window_fraction: float
 ) -> tuple[list[float], tuple[float, float]]:
@@ -137,10 +157,10 @@ def _interval_motion(
     y0, x0 = max(0, cy - k // 2), max(0, cx - k // 2)
     win = (slice(y0, y0 + k), slice(x0, x0 + k))
     m, a = mag[win], ang[win]
-    uy, ux = np.gradient(u)
-    vy, vx = np.gradient(v)
+    uy, ux = window_gradient(u, y0, x0, k)
+    vy, vx = window_gradient(v, y0, x0, k)
     boundary_u, boundary_v = np.hypot(ux, uy), np.hypot(vx, vy)
-    boundary = boundary_u[win] + boundary_v[win]
+    boundary = boundary_u + boundary_v
     moving = mag > 1.0
     if moving.sum() > 5:
         ys, xs = np.nonzero(moving)
@@ -158,12 +178,12 @@ def _interval_motion(
         float(m.std()),  # how uneven inside it
         float(np.percentile(m, 90)),
         _orientation_entropy(a, m),  # many directions at once
-        _orientation_entropy(np.arctan2(uy[win], ux[win]) % (2 * np.pi), boundary_u[win]),
-        _orientation_entropy(np.arctan2(vy[win], vx[win]) % (2 * np.pi), boundary_v[win]),
+        _orientation_entropy(np.arctan2(uy, ux) % (2 * np.pi), boundary_u),
+        _orientation_entropy(np.arctan2(vy, vx) % (2 * np.pi), boundary_v),
         float(boundary.mean()),  # motion boundaries: limbs against bodies
         float(boundary.mean() / (mean_win + 1e-3)),
-        float(np.abs(vx - uy)[win].mean()),  # curl: grappling, turning
-        float(np.abs(ux + vy)[win].mean()),  # divergence: converging, scattering
+        float(np.abs(vx - uy).mean()),  # curl: grappling, turning
+        float(np.abs(ux + vy).mean()),  # divergence: converging, scattering
         float(moving.mean()),  # how much of the view moves
         spread,  # how scattered the motion is
         float(peak / (float(mag.mean()) + 1e-3)),  # how concentrated
