@@ -89,6 +89,24 @@ def test_incident_matching():
     assert set(m.as_dict()) >= {"incident_recall", "time_to_alert_p95_s"}
 
 
+def test_an_incident_over_before_the_clip_began_is_not_scored():
+    """A rendered clip starts while its city's time runs on: a fight that ended at -0.6 s was
+    never in view. It is counted apart, not as a missed incident; one still on at 0 is scored."""
+    engine = AlertEngine(AlertRules(fight_k=2, fight_n=3))
+    feed(engine, "clip-1", [det(FIGHT)] * 10)  # an alert at 0.2 s
+    incidents = [
+        {"camera": "clip-1", "kind": "fight", "start_s": -9.0, "end_s": -0.6},  # never seen
+        {"camera": "clip-1", "kind": "fight", "start_s": -4.0, "end_s": 3.0},  # on at 0
+        {"camera": "clip-1", "kind": "garbage", "start_s": -50.0, "end_s": 0.0},  # gone at 0
+    ]
+    m = match_alerts(engine.alerts, incidents, camera_hours=1, kind="fight")
+    assert (m.incidents, m.unseen, m.detected, m.false_alerts) == (1, 1, 1, 0)
+    assert m.incident_recall == 1.0 and m.as_dict()["incidents_unseen"] == 1
+    assert m.time_to_alert(50) == pytest.approx(0.2)  # from the start of observation
+    g = match_alerts(engine.alerts, incidents, camera_hours=1, kind="garbage")
+    assert (g.incidents, g.unseen) == (0, 1)
+
+
 def test_an_open_merged_alert_covers_the_next_incident_on_its_camera():
     rules = AlertRules(fight_k=2, fight_n=3, cooldown_s=60, merge_s=10)
     engine = AlertEngine(rules)

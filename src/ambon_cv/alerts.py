@@ -179,6 +179,7 @@ class EventMetrics:
     camera_hours: float
     time_to_alert_s: list[float]
     covered: int = 0  # not raised during, but inside an open (merged) alert's evidence span
+    unseen: int = 0  # over before observation began (end_s <= 0): never in view, not scored
 
     @property
     def incident_recall(self) -> float:
@@ -207,6 +208,7 @@ class EventMetrics:
     def as_dict(self) -> dict[str, float]:
         return {
             "incidents": self.incidents,
+            "incidents_unseen": self.unseen,
             "alerts": self.alerts,
             "incident_recall": self.incident_recall,
             "incident_recall_with_open_alerts": self.incident_recall_with_open_alerts,
@@ -225,20 +227,24 @@ def match_alerts(
     tolerance_s: float = 2.0,
 ) -> EventMetrics:
     """Score alerts of one kind against ground-truth incidents (dicts with camera, kind,
-    start_s, end_s, in the same clock as the alerts). An alert is true when it fires during an
-    incident of its camera (within `tolerance_s` after its end); an incident is detected when
-    at least one true alert falls in it; time to alert counts from the incident's start (or
-    from the start of observation when the incident began before it, start_s < 0). An incident
-    that no alert was raised in, but that an earlier alert of its camera was still open for
-    (its merged evidence, raised_s..last_seen_s, reaches into the incident), is `covered`.
+    start_s, end_s, in the same clock as the alerts; observation begins at 0). An incident over
+    before observation began (end_s <= 0: a rendered clip starts while its city's time runs on,
+    so a fight may have ended before the first frame) was never in view: it is not scored, only
+    counted (`unseen`). An alert is true when it fires during an incident of its camera
+    (within `tolerance_s` after its end); an incident is detected when at least one true alert
+    falls in it; time to alert counts from the incident's start (or from the start of
+    observation when the incident began before it, start_s < 0). An incident that no alert was
+    raised in, but that an earlier alert of its camera was still open for (its merged evidence,
+    raised_s..last_seen_s, reaches into the incident), is `covered`.
 
     `camera` is the key of one clock: when every clip has its own clock (synthetic clips,
     clip-relative seconds), pass the clip id as both the alerts' and the incidents' camera."""
-    mine = [
+    of_kind = [
         i
         for i in incidents
         if i["kind"] in ({"garbage", "overflow"} if kind == "garbage" else {kind})
     ]
+    mine = [i for i in of_kind if i["end_s"] > 0]
     ours = [a for a in alerts if a.kind == kind]
     detected, true_alerts, delays = set(), 0, []
     for a in ours:
@@ -272,4 +278,5 @@ def match_alerts(
         camera_hours,
         delays,
         len(covered),
+        len(of_kind) - len(mine),
     )

@@ -304,6 +304,12 @@ def _fmt(v) -> str:
     )
 
 
+def _unseen(e: dict) -> str:
+    """The incidents over before their clip began, beside the scored ones (none: nothing)."""
+    n = e.get("incidents_unseen", 0)
+    return f" (+{n} over before the clip began, not scored)" if n else ""
+
+
 def _markdown(m: dict) -> str:
     f = m["frame"]
     lines = [
@@ -358,7 +364,8 @@ def _markdown(m: dict) -> str:
     ]
     for kind, e in m["event"].items():
         lines.append(
-            f"| {kind} | {e['incidents']} | {e['alerts']} | {_fmt(e['incident_recall'])} "
+            f"| {kind} | {e['incidents']}{_unseen(e)} | {e['alerts']} | "
+            f"{_fmt(e['incident_recall'])} "
             f"({_fmt(e.get('incident_recall_with_open_alerts'))}) | "
             f"{_fmt(e['alert_precision'])} | {_fmt(e['false_alerts_per_camera_hour'])} | "
             f"{_fmt(e['time_to_alert_median_s'])} / {_fmt(e['time_to_alert_p95_s'])} |"
