@@ -225,10 +225,9 @@ def main() -> None:
                 f"{window_auc:.3f} | {cells} |"
             )
             print(lines[-1], flush=True)
-    text = "\n".join(lines) + "\n"
-    print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    args.out.write_text("\n".join(lines) + "\n")
+    print(f"{separable=:.3f}; the table in {args.out}")
 
 
 if __name__ == "__main__":
