@@ -29,16 +29,14 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
-from tqdm.auto import tqdm
 
 from ambon_cv.alerts import AlertEngine, match_alerts
 from ambon_cv.config import load_params
 from ambon_cv.detections import CLASSES, Detections
 from ambon_cv.fights.classifier import labelled_clips, make_classifier
-from ambon_cv.fights.footage import clip_windows, window_labels
+from ambon_cv.fights.footage import recorded_windows
 from ambon_cv.fights.stage import clip_feature_matrix, feature_settings
 from ambon_cv.machine import cpu_line
 
@@ -78,32 +76,6 @@ MODELS = {
     "vote (extra trees + logistic)": ["extra_trees", "logistic"],
     "vote + boosted trees": ["boosted", "extra_trees", "logistic"],
 }
-
-
-def synthetic_windows(footage: Path, settings: dict, window_s: float, hop_s: float):
-    """Every window of every recorded clip: features, label (1 fight, 0 none, -1 half in),
-    camera, clip and end time, and the fight incidents per clip."""
-    manifest = pd.read_parquet(footage / "manifest.parquet")
-    incidents = pd.read_parquet(footage / "incidents.parquet")
-    fights = incidents[incidents["kind"] == "fight"]
-    rows = manifest[manifest["status"] == "ok"]
-    xs, ys, cams, clips, ends = [], [], [], [], []
-    for clip, camera in tqdm(list(zip(rows["clip"], rows["camera"], strict=True)), unit="clip"):
-        name = Path(clip).stem
-        spans = [(float(a), float(b)) for a, b in
-                 fights.loc[fights["clip"] == name, ["start_s", "end_s"]].to_numpy()]  # fmt: skip
-        end, x, _, _ = clip_windows(footage / "clips" / clip, settings, window_s, hop_s)
-        xs.append(x)
-        ys.append(window_labels(end, window_s, spans))
-        cams += [camera] * len(end)
-        clips += [name] * len(end)
-        ends.append(end)
-    spans = [
-        dict(camera=r.clip, kind="fight", start_s=r.start_s, end_s=r.end_s)
-        for r in fights.itertuples()
-    ]
-    cam = np.array(cams)
-    return np.concatenate(xs), np.concatenate(ys), cam, np.array(clips), np.concatenate(ends), spans
 
 
 def balanced(y_real: np.ndarray, y_synth: np.ndarray, share: float) -> np.ndarray:
@@ -172,8 +144,14 @@ def main() -> None:
     paths, labels, groups = labelled_clips(args.folder)
     xr, kept, _, _ = clip_feature_matrix(paths, settings, p.workers)
     yr, gr = labels[kept], groups[kept]
-    xs, ys, cams, clips, ends, spans = synthetic_windows(
-        args.footage, settings, p.stream.window_s, p.stream.hop_s
+    city = recorded_windows(args.footage, settings, p.stream.window_s, p.stream.hop_s)
+    xs, ys, cams, clips, ends, spans = (
+        city.x,
+        city.labels,
+        city.cameras,
+        city.clips,
+        city.ends,
+        city.fights,
     )
     seconds = params.footage.synthetic.clip_seconds
     labelled = ys >= 0

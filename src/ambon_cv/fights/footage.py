@@ -10,6 +10,7 @@ event clips are rendered with their own seed, and the real clips share no record
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,34 +57,71 @@ def clip_windows(
     return np.array(ends), x, whole, float(seconds)
 
 
-def footage_windows(
+@dataclass
+class RecordedWindows:
+    """Every window of a footage folder's clips, as the streaming analytic scores them."""
+
+    x: np.ndarray  # one feature row per window
+    labels: np.ndarray  # `window_labels`: 1 fight, 0 none, -1 half in
+    cameras: np.ndarray
+    clips: np.ndarray  # the clip id: each clip is its own clock
+    ends: np.ndarray  # window end, seconds into its clip
+    fights: list[dict]  # the fight incidents, keyed by clip id (as `alerts.match_alerts` takes)
+    problems: list[str]  # a line per clip that could not be decoded
+
+
+def recorded_windows(
     footage: Path, features: dict, window_s: float, hop_s: float, progress: bool = True
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Labelled windows of every clip in a footage folder (the `footage` stage's output:
-    `manifest.parquet`, `incidents.parquet`, `clips/`): (features, labels, problems)."""
+) -> RecordedWindows:
+    """The windows of every clip in a footage folder (the `footage` stage's output:
+    `manifest.parquet`, `incidents.parquet`, `clips/`), labelled by its fight incidents."""
     import pandas as pd
     from tqdm.auto import tqdm
 
     manifest = pd.read_parquet(footage / "manifest.parquet")
     incidents = pd.read_parquet(footage / "incidents.parquet")
     fights = incidents[incidents["kind"] == "fight"]
-    xs, ys, problems = [], [], []
     rows = manifest[manifest["status"] == "ok"] if "status" in manifest else manifest
-    for clip in tqdm(list(rows["clip"]), desc="footage windows", unit="clip", disable=not progress):
+    xs, labels, cameras, clips, ends, problems = [], [], [], [], [], []
+    clip_cameras = list(zip(rows["clip"], rows["camera"], strict=True))
+    for clip, camera in tqdm(
+        clip_cameras, desc="footage windows", unit="clip", disable=not progress
+    ):
         name = Path(clip).stem
         spans = [
             (float(a), float(b))
             for a, b in fights.loc[fights["clip"] == name, ["start_s", "end_s"]].to_numpy()
         ]
         try:
-            ends, x, _, _ = clip_windows(footage / "clips" / clip, features, window_s, hop_s)
+            end, x, _, _ = clip_windows(footage / "clips" / clip, features, window_s, hop_s)
         except ClipDecodeError as err:
             problems.append(str(err))
             continue
-        y = window_labels(ends, window_s, spans)
-        keep = y >= 0
-        xs.append(x[keep])
-        ys.append(y[keep])
-    if not xs:
-        return np.zeros((0, 1), np.float32), np.zeros(0, np.int64), problems
-    return np.concatenate(xs), np.concatenate(ys), problems
+        xs.append(x)
+        labels.append(window_labels(end, window_s, spans))
+        cameras += [camera] * len(end)
+        clips += [name] * len(end)
+        ends.append(end)
+    incidents_by_clip = [
+        dict(camera=r.clip, kind="fight", start_s=r.start_s, end_s=r.end_s)
+        for r in fights.itertuples()
+    ]
+    return RecordedWindows(
+        np.concatenate(xs) if xs else np.zeros((0, 1), np.float32),
+        np.concatenate(labels) if labels else np.zeros(0, np.int64),
+        np.array(cameras),
+        np.array(clips),
+        np.concatenate(ends) if ends else np.zeros(0),
+        incidents_by_clip,
+        problems,
+    )
+
+
+def footage_windows(
+    footage: Path, features: dict, window_s: float, hop_s: float, progress: bool = True
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The labelled windows of a footage folder (half-in windows left out): (features, labels,
+    problems)."""
+    w = recorded_windows(footage, features, window_s, hop_s, progress)
+    keep = w.labels >= 0
+    return w.x[keep], w.labels[keep], w.problems
