@@ -482,7 +482,9 @@ class ServiceLevel(_Strict):
     """What a load must meet to PASS."""
 
     p95_latency_ms: float = Field(1000.0, gt=0, description="capture -> result")
-    min_analysed_ratio: float = Field(0.95, ge=0, le=1, description="analysed / target fps")
+    min_analysed_ratio: float = Field(
+        0.95, ge=0, le=1, description="analysed / target slots in the window"
+    )
     max_drop_rate: float = Field(0.05, ge=0, le=1, description="analysis slots missed")
     max_memory_gb: float = Field(
         3.0, gt=0, description="the load's processes, PSS (shared pages counted once)"
