@@ -125,8 +125,8 @@ def _orientation_entropy(angle: np.ndarray, weight: np.ndarray) -> float:
 def window_gradient(a: np.ndarray, y0: int, x0: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """`np.gradient(a)` (rows, columns) inside the `k`-square window at (`y0`, `x0`), computed
     on the window and a one-pixel margin only: the same figures as the whole view's gradient
-    cropped (central differences inside, one-sided at the view's edges), at a ninth of the cost
-    for a quarter-width window.
+    cropped (central differences inside, one-sided at the view's edges), on about an eighth of
+    the pixels for a quarter-width window.
 
     Example:
         >>> a = np.random.default_rng(0).random((9, 16)).astype(np.float32)
