@@ -67,6 +67,38 @@ def test_one_late_plan_between_good_ones_is_a_burst_not_a_lower_budget():
     assert plan.pressure == 1.0
 
 
+def test_a_worker_with_time_to_spare_past_capacity_takes_more_and_gives_it_back():
+    quiet = [_quiet(f"q{k}") for k in range(400)]  # 400 x 0.5 x 12 ms = 2.4 cores asked
+    plan = Scheduler(quiet, budget_cores=0.9)
+    plan.plan(COSTS)
+    planned = plan.share
+    assert planned == pytest.approx(0.375)
+    for _ in range(3):  # it slept half of each plan and kept up: the costs plan too little
+        plan.feedback(behind=False, idle=0.5)
+        plan.plan(COSTS)
+    assert plan.share == pytest.approx(planned * 1.125**3)
+    plan.feedback(behind=False, idle=0.05)  # busy: the share holds
+    plan.plan(COSTS)
+    assert plan.share == pytest.approx(planned * 1.125**3)
+    for _ in range(2):  # a full queue, then late frames: the boost comes back down
+        plan.feedback(behind=False, crowded=True)
+    plan.feedback(behind=True)
+    plan.plan(COSTS)
+    assert plan.share == pytest.approx(planned * 1.125**3 * 0.9**3)
+    for _ in range(20):  # never below what the costs plan
+        plan.feedback(behind=False, crowded=True)
+    plan.plan(COSTS)
+    assert plan.share == pytest.approx(planned)
+
+
+def test_a_load_that_fits_is_not_boosted_by_sleeping():
+    plan = Scheduler([_quiet("a"), _hot("b")], budget_cores=0.9)
+    for _ in range(5):
+        plan.feedback(behind=False, idle=0.9)
+        plan.plan(COSTS)
+    assert plan.share == 1.0 and plan.boost == 1.0
+
+
 @pytest.mark.slow
 def test_a_worker_past_its_budget_sheds_every_stream_alike(bench_project):
     """A real worker over 8 recorded clips whose detector frames cost (as it measures them)

@@ -43,7 +43,7 @@ import numpy as np
 
 from ambon_cv.bench.profiles import StreamProfile
 from ambon_cv.bench.records import AlertRecord, FrameRecord
-from ambon_cv.bench.scheduler import PLAN_EVERY_S, Costs, Scheduler
+from ambon_cv.bench.scheduler import PLAN_EVERY_S, Costs, RecentCost, Scheduler
 from ambon_cv.bench.slots import FrameSlots
 from ambon_cv.bench.streams import ClipReplay, Reader, StreamSource
 from ambon_cv.config import AlertRules, ChangeGating
@@ -153,19 +153,6 @@ def arm_fights(readers, model_dir: str) -> None:
             r.fight = FightStream(model)
 
 
-def _follow(estimate: float, sample: float, rate: float = 0.3, most: float = 3.0) -> float:
-    """A cost estimate moved toward a new `sample` (a moving average: costs change with the
-    scenes), the sample held to `most` times the estimate: one outlier (a collection pause,
-    a batch of a size never run before) must not halve the streams' share for seconds, while
-    a cost that really grew is still followed within a few plans.
-
-    Example:
-        >>> round(_follow(0.010, 0.012), 4), round(_follow(0.010, 0.068), 4)
-        (0.0106, 0.016)
-    """
-    return estimate + rate * (min(sample, most * estimate) - estimate)
-
-
 class WorkerStreams:
     """The streams one worker process serves: recorded clips replayed by the worker's own
     thread (`ClipReplay`), live sources each by a `Reader` thread (they block on the network),
@@ -205,8 +192,12 @@ class WorkerStreams:
         )
         # what this worker measured it pays (seconds of CPU), until it has measured it
         self.costs = Costs(frame_s=0.01, keyframe_s=0.002, fight_s=0.05)
+        # over the last few seconds: one plan's half second holds one or two batches
+        self._recent = {k: RecentCost() for k in ("frame_s", "keyframe_s", "fight_s")}
         self.detector_cpu = [0.0, 0]  # CPU seconds, frames: the worker's detector work
         self.lag_s = 0.0  # how late the oldest frame waiting for the detector is
+        self.slept_s = 0.0  # wall seconds the worker slept since the last plan: unused core
+        self._full = 0  # frames dropped on a full queue, by the last plan
         self.held: dict = {}  # stream -> a stale frame its slot may take if nothing newer comes
         self.hot = [r for r in self.readers if r.profile.fight]
         self._rank = {k: n for n, k in enumerate(self.scheduler.order)}
@@ -246,15 +237,15 @@ class WorkerStreams:
                 full_s += d_s - d_s0 + f_s - f_s0
                 video_s += (d_n - d_n0) / r.fps
         det_s, det_n = self.detector_cpu
-        c = self.costs
-        if kf_n:
-            c.keyframe_s = _follow(c.keyframe_s, kf_s / kf_n)
+        c, recent = self.costs, self._recent
+        c.keyframe_s = recent["keyframe_s"].add(kf_s, kf_n, c.keyframe_s)
         if video_s > 0.1:
-            c.fight_s = _follow(c.fight_s, full_s / video_s)
-        if det_n > det_n0:
-            c.frame_s = _follow(c.frame_s, (det_s - det_s0) / (det_n - det_n0))
+            c.fight_s = recent["fight_s"].add(full_s, video_s, c.fight_s)
+        c.frame_s = recent["frame_s"].add(det_s - det_s0, det_n - det_n0, c.frame_s)
         s = self.scheduler
-        s.feedback(behind or self.lag_s > 0.5)
+        full = sum(k.full for k in self.counters)  # frames dropped on a full queue, so far
+        s.feedback(behind or self.lag_s > 0.5, self.slept_s / dt, full > self._full)
+        self.slept_s, self._full = 0.0, full
         s.plan(c)
         resharing = abs(s.share - self.counters[0].share) > 0.1 * self.counters[0].share
         n = len(self.readers)
@@ -534,7 +525,9 @@ def stream_worker(
             continue  # decode what came due meanwhile before anything else
         if waiting:
             nxt = min(nxt, waiting[0][2] + wait_s)
-        time.sleep(min(max(nxt - time.monotonic(), 0.0005), 0.02))
+        pause = min(max(nxt - time.monotonic(), 0.0005), 0.02)
+        time.sleep(pause)
+        desk.slept_s += pause
     desk.close()
     analyse.close()
 
