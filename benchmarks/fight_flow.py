@@ -62,24 +62,19 @@ OPTIONS = [
 ]  # fmt: skip
 
 
-def flow_ms(options, frames: list[np.ndarray], width_of, rounds: int = 7) -> list[float]:
-    """Milliseconds of CPU for one flow between consecutive frames, per option: every option
-    timed in turn, round after round, and the least of its rounds kept (a shared machine's
-    noise only ever adds, and it hits every option alike)."""
-    greys = {}
-    for name, _, overrides in options:
-        width = width_of(overrides)
-        greys[name] = [motion._small_grey(f, width) for f in frames]
-    best = {name: float("inf") for name, _, _ in options}
+def flow_ms(flows, widths: list[int], frames: list[np.ndarray], rounds: int = 7) -> list[float]:
+    """Milliseconds of CPU for one flow between consecutive frames, per flow (on the grey copy
+    `widths[k]` wide): every flow timed in turn, round after round, and the least of its rounds
+    kept (a shared machine's noise only ever adds, and it hits every flow alike)."""
+    greys = [[motion._small_grey(f, w) for f in frames] for w in widths]
+    best = [float("inf")] * len(flows)
     for _ in range(rounds):
-        for name, flow, _ in options:
-            flow = flow or motion._flow
+        for k, (flow, grey) in enumerate(zip(flows, greys, strict=True)):
             t = time.process_time()
-            for a, b in itertools.pairwise(greys[name]):
+            for a, b in itertools.pairwise(grey):
                 flow(a, b)
-            spent = (time.process_time() - t) / (len(greys[name]) - 1) * 1000
-            best[name] = min(best[name], spent)
-    return [best[name] for name, _, _ in options]
+            best[k] = min(best[k], (time.process_time() - t) / (len(grey) - 1) * 1000)
+    return best
 
 
 def main() -> None:
@@ -96,11 +91,12 @@ def main() -> None:
     paths, y, groups = labelled_clips(args.folder)
     frames = [f.image for f in sample_clip(paths[0], "fixed_rate", rate_fps=1000.0, colour="luma")]
     shipped = motion._flow
-    costs = flow_ms(OPTIONS, frames[:30], lambda o: int({**feature_settings(p), **o}["width"]))
+    flows = [flow or shipped for _, flow, _ in OPTIONS]
+    settings_of = [{**feature_settings(p), **overrides} for _, _, overrides in OPTIONS]
+    costs = flow_ms(flows, [int(s["width"]) for s in settings_of], frames[:30])
     rows = []
-    for (name, flow, overrides), cost in zip(OPTIONS, costs, strict=True):
-        settings = {**feature_settings(p), **overrides}
-        motion._flow = flow or shipped  # the clip workers are forked: they see it too
+    for (name, _, _), flow, settings, cost in zip(OPTIONS, flows, settings_of, costs, strict=True):
+        motion._flow = flow  # the clip workers are forked: they see it too
         try:
             x, kept, _, _ = clip_feature_matrix(paths, settings, workers=p.workers)
         finally:

@@ -21,8 +21,9 @@ falls behind and raised back while it keeps up), and decides:
    last detections, at a tenth of the cost), so the costs measured at a low share plan too
    low a share, and the worker sleeps past capacity. While it sleeps more than `IDLE` of a
    plan and keeps up, the share planned on costs is boosted, a little each plan; falling
-   behind or a full frame queue takes the boost back down. At 128 and 210 streams on 2 cores
-   this raised the frames analysed from 30-38 to 41-55 a second.
+   behind or a full frame queue takes the boost back down. In single runs on 2 cores it
+   raised the frames analysed at 210 streams from 29-35 to 42-49 a second, and at 128 from
+   34-38 to mostly 41-55.
 4. **No decoding nobody needs**: a keyframes-only stream decodes a keyframe only when an
    analysis slot is near (at a share of 0.25, one keyframe in four).
 
