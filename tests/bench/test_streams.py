@@ -67,7 +67,23 @@ def test_keyframes_only_decodes_nothing_else(one_second_clip):
     (taken,) = _play(replay, 1.55)
     replay.close()
     assert [f.index for _, f in taken] == [0, 1, 2, 3]  # frames 0 and 5 of each second
-    assert replay.clips[0].stats.decoded == 5  # the next keyframe is decoded ahead
+    assert replay.clips[0].stats.decoded == 4  # the next keyframe waits, undecoded, to arrive
+
+
+def test_a_keyframe_is_decided_on_when_it_arrives_by_the_schedule_then(one_second_clip):
+    """The worker's scheduler moves a stream's slots while its next keyframe is on its way:
+    the keyframe is decoded by where the slots are when it arrives, not were."""
+    replay = ClipReplay([(_profile("k", "keyframes"), StreamSource("clip", str(one_second_clip)))])
+    clip = replay.clips[0]
+    _play(replay, 0.05)  # the first keyframe (every keyframe is wanted before any schedule)
+    # a slot every 10 s, the next 5 s away: no keyframe of the coming seconds is needed
+    clip.slot_period, clip.fresh_s, clip.next_slot = 10.0, 0.1, time.monotonic() + 5.0
+    (early,) = _play(replay, 0.6)  # the keyframe at 0.5 s passes by undecoded
+    clip.next_slot = time.monotonic() + 0.3  # the slot moved near: the 1.0 s keyframe it is
+    (late,) = _play(replay, 0.5)
+    replay.close()
+    assert not early and clip.stats.skipped_keyframes >= 1
+    assert [f.index for _, f in late] == [1]  # decoded the moment it arrived, for the slot
 
 
 def test_a_broken_clip_is_named_retried_with_backoff_and_spares_the_others(

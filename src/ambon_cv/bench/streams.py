@@ -17,6 +17,7 @@ other streams go on.
 from __future__ import annotations
 
 import heapq
+import itertools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -65,7 +66,8 @@ class Decoding:
     first frame captured `fresh_s` or less before it, so a keyframe is needed only when it is
     the first of its keyframe interval after some slot's `slot - fresh_s`. Deciding from the
     schedule, not from the next slot alone, matters: a decoder with B-frames reorders and hands
-    a frame out only keyframes later, and a clip replayed is read ahead of time."""
+    a frame out only keyframes later. Each keyframe is decided on when it arrives (a replayed
+    clip holds its packet until then), on the schedule as it is at that moment."""
 
     keyframes_only: bool = False
     resuming: bool = False  # back to every frame from the next keyframe on
@@ -307,6 +309,7 @@ class ReplayedClip(Decoding):
     due: float = 0.0  # when `_next` would have arrived live (or when to reopen after a failure)
     _slot: Frame | None = None
     _next: Frame | None = None  # decoded ahead, handed out at `due`, as a live camera sends it
+    _held: Any = None  # keyframes only: the next keyframe's packet, decided on at `due`
     _decoded: list = field(default_factory=list)  # a packet can yield several frames
     _container: Any = None
     _packets: Any = None
@@ -418,19 +421,35 @@ class ClipReplay:
 
     def _decode_next(self, clip: ReplayedClip) -> None:
         """Decode the clip's next frame into `_next` and set `due`; at the end of the clip
-        start it over (seeking back costs less than reopening)."""
+        start it over (seeking back costs less than reopening).
+
+        A stream decoded at keyframes only holds its next keyframe's packet undecoded until
+        the moment it arrives, as a live camera would send it, and decides then: a decision
+        made seconds ahead is made on a schedule the worker's scheduler has since changed
+        (on 2 cores at 220 streams, a share cut left dozens of keyframes decoded for slots
+        that had moved away, and a share raised found none decoded for the new ones)."""
         stream = clip._stream
         base_s = float(stream.time_base)  # a Fraction per packet costs more than its decoding
         while not clip._decoded:
-            for packet in clip._packets:
+            held, clip._held = clip._held, None
+            for packet in itertools.chain([held] if held is not None else (), clip._packets):
                 live = None
                 if packet.pts is not None:  # the latest, should frames come reordered
                     pts = packet.pts * base_s
-                    clip._last_pts = max(clip._last_pts, pts)
-                    if clip._base is None:  # the pass's first packet: its first keyframe
-                        clip._base = pts
+                    if packet is not held:
+                        clip._last_pts = max(clip._last_pts, pts)
+                        if clip._base is None:  # the pass's first packet: its first keyframe
+                            clip._base = pts
+                        clip._pass_packets += 1
                     live = clip._start + (pts - clip._base)
-                    clip._pass_packets += 1
+                    if (
+                        clip.keyframes_only
+                        and packet.is_keyframe
+                        and packet.size
+                        and live > time.monotonic()
+                    ):
+                        clip._held, clip.due = packet, live  # decided on when it arrives
+                        return
                 if clip.skips(packet, live):
                     continue  # never handed to the decoder: this is what makes keyframes cheap
                 t = time.thread_time()
@@ -467,6 +486,6 @@ class ClipReplay:
     def _close(self, clip: ReplayedClip) -> None:
         if clip._container is not None:
             clip._container.close()
-        clip._container = clip._packets = clip._next = None
+        clip._container = clip._packets = clip._next = clip._held = None
         clip._decoded.clear()
         clip.stats.connected = False
