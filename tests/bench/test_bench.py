@@ -310,3 +310,33 @@ def test_an_emulated_slower_cpu_is_checked_by_timing_and_shrinks_what_fits(bench
     assert check["cores_available"] == pytest.approx(0.25 * len(os.sched_getaffinity(0)))
     fast = bench(params, registry, root, progress=False)
     assert s["what_fits"]["most_streams"] < fast["what_fits"]["most_streams"]
+
+
+@pytest.mark.slow
+def test_a_sweep_run_that_cannot_start_is_named_and_the_runs_before_it_are_kept(
+    bench_project, registry, tmp_path
+):
+    """A naive baseline whose weights will not load: tried twice, recorded as not run with
+    the reason, and the sweep goes on with what it measured (a stuck run once threw away
+    fourteen minutes of them)."""
+    from ambon_cv.bench.stage import _model, _sweep_points, fight_mode
+    from ambon_cv.config import load_params
+
+    root, _ = bench_project
+    params = load_params(
+        root / "params.yaml",
+        {"bench.warmup_s": 1.5, "bench.streams": 3, "bench.max_batch": 4,
+         "bench.sweep.streams": [3], "bench.sweep.baseline_streams": [1],
+         "bench.sweep.duration_s": 3, "bench.sweep.overload_x": 0},
+    )  # fmt: skip
+    broken = tmp_path / "best.pt"
+    broken.write_bytes(b"not a checkpoint")
+    config = _config(params, _model(params, root, None), root)
+    points, not_run, interrupted = _sweep_points(
+        params, registry, root, config, fight_mode(params, config), broken, None, False
+    )
+    assert not interrupted and [p["streams"] for p in points["pipeline"]] == [3]
+    assert points["naive"] == [] and points["naive_export"][0]["analysed_fps"] > 0
+    (failed,) = not_run
+    assert failed["mode"] == "naive" and failed["streams"] == 1
+    assert "naive" in failed["error"] and "ready" in failed["error"]

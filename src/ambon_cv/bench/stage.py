@@ -241,9 +241,11 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
         raise BenchError(f"the naive baseline needs {weights}: run dvc repro train")
     started = time.perf_counter()
     with emulated(b.emulate, config, progress) as (quota, emulation):
-        points, interrupted = _sweep_points(
+        points, not_run, interrupted = _sweep_points(
             params, registry, root, config, mode_of_fights, weights, quota, progress
         )
+    if not points["pipeline"]:
+        raise BenchError(f"no pipeline run of the sweep started: {not_run[0]['error']}")
     cores_here = costs.cores() * (b.emulate.core_share or 1.0)
 
     # the costs alone, in this same run, and the bound they set: decoding measured on every
@@ -359,6 +361,7 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
             "fight_stream_core_per_stream": round(fight_s + decode_s["all"], 4),
         },
         "points": {m: [_public(p) for p in ps] for m, ps in points.items()},
+        "not_run": not_run,
         "interrupted": interrupted,
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -377,8 +380,13 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
 def _sweep_points(params, registry, root, config, fights, weights, quota, progress) -> tuple:
     """The sweep's runs: the pipeline at every stream count, one run at sweep.overload_x
     times the most it held (the overload figure), then the naive baselines. Returns the
-    summaries per mode and whether Ctrl-C cut it short."""
+    summaries per mode, the runs that could not start, and whether Ctrl-C cut it short.
+
+    A run that cannot start (its process not ready in time, a model that fails to load) is
+    tried once more, then recorded as not run with the reason, and the sweep goes on: one
+    stuck baseline must not throw away the minutes of runs before it."""
     b, s = params.bench, params.bench.sweep
+    not_run: list[dict] = []
     # naive: a thread per stream with ultralytics on the PyTorch weights (a first attempt);
     # naive_export: the same loop on the very export the pipeline runs, so the report tells
     # what the backend buys from what the pipeline buys
@@ -397,12 +405,23 @@ def _sweep_points(params, registry, root, config, fights, weights, quota, progre
             mode, n = "pipeline", round(s.overload_x * capacity)
             extra = {"overload_of": capacity}
         profiles = stream_profiles(registry, n, fights)
-        with sources_for(profiles, b.source, registry, root, b.warmup_s + seconds) as src:
-            naive = {"naive": str(weights), "naive_export": config.model}.get(mode)
-            result = run_load(
-                profiles, src, config, b.warmup_s, seconds, b.workers,
-                naive_weights=naive, progress=progress, quota=quota,
-            )  # fmt: skip
+        naive = {"naive": str(weights), "naive_export": config.model}.get(mode)
+        result = None
+        for attempt in (1, 2):
+            try:
+                with sources_for(profiles, b.source, registry, root, b.warmup_s + seconds) as src:
+                    result = run_load(
+                        profiles, src, config, b.warmup_s, seconds, b.workers,
+                        naive_weights=naive, progress=progress, quota=quota,
+                    )  # fmt: skip
+                break
+            except BenchError as exc:
+                if progress:
+                    print(f"bench: {mode} {n} streams did not run (try {attempt}): {exc}")
+                if attempt == 2:
+                    not_run.append({"mode": mode, "streams": n, "error": str(exc)})
+        if result is None:
+            continue
         point = summarise(result, b.slo)
         point["mode"] = mode
         point.update(extra)
@@ -418,8 +437,8 @@ def _sweep_points(params, registry, root, config, fights, weights, quota, progre
                 flush=True,
             )
         if result.interrupted:
-            return points, True
-    return points, False
+            return points, not_run, True
+    return points, not_run, False
 
 
 def sweep_rows(points: list[dict]) -> list[dict]:
@@ -635,6 +654,11 @@ def sweep_markdown(o: dict) -> str:
         ),
         *_other_fits(o),
         *_overload_lines(o),
+        *[
+            f"- **not run**: {r['mode']} at {r['streams']} streams, twice: {r['error']} (the "
+            "most it holds above is of the runs that ran)"
+            for r in o.get("not_run", [])
+        ],
         (
             f"- change-gated inference at {v['streams']} streams: {o['gated_share']:.0%} of the "
             "analysis slots found their view unchanged and reused its last detections"
