@@ -134,3 +134,5 @@ def test_a_worker_past_its_budget_sheds_every_stream_alike(bench_project):
     assert min(served) >= 0.5 * expected and max(served) <= 2 * expected + 1, served
     assert max(served) - min(served) <= 2, served  # alike: no stream gets all it asks
     assert sum(r.stats.skipped_keyframes for r in desk.readers) > 0  # nor decodes for nothing
+    # every keyframe decoded is one a slot took (each stream may end with one on its way)
+    assert sum(r.stats.decoded for r in desk.readers) <= sum(served) + len(streams)

@@ -104,3 +104,18 @@ def test_a_broken_clip_is_named_retried_with_backoff_and_spares_the_others(
     assert b.errors == b.reconnects == 3  # at 0, 0.5 and 1.5 s: the backoff doubles
     # the second of two clips starts half a keyframe interval (1 s) later: phases are spread
     assert len(good) >= 11 and replay.clips[1].stats.errors == 0
+
+
+def test_one_keyframe_is_decoded_for_each_slot():
+    """A slot every 5 s with keyframes every 2 s: the first keyframe of the slot's window is
+    decoded and the next one is not (the slot takes the first); once the slot is served and
+    the next one set, that slot's first keyframe is."""
+    from ambon_cv.bench.streams import Decoding
+
+    d = Decoding()
+    now = time.monotonic()
+    d.slot_period, d.fresh_s, d.key_interval, d.next_slot = 5.0, 0.5, 2.0, now + 1.0
+    assert not d._wanted(now + 0.2)  # stale for the slot at 1.0 s (it takes from 0.5 s on)
+    assert d._wanted(now + 0.6) and not d._wanted(now + 2.6)  # the first, not the second
+    d.next_slot = now + 6.0  # the slot at 1.0 s was served
+    assert not d._wanted(now + 4.6) and d._wanted(now + 6.6)

@@ -258,9 +258,11 @@ class WorkerStreams:
                 continue
             period = self.targets[k] / s.share
             # the next slot moves with the share: one period after the last slot served; the
-            # ones that became overdue spread over half a second instead of all at once
+            # ones that became overdue spread over half a second instead of all at once. A
+            # slot whose keyframe is decoded already stays: moved, it would find it stale
             slot = self.pending[k] - self.periods[k] + period
-            self.pending[k] = slot if slot >= now else now + 0.5 * k / n
+            if r.keyed_for != self.pending[k]:
+                self.pending[k] = slot if slot >= now else now + 0.5 * k / n
             self.periods[k] = period
             self.counters[k].share = round(s.share, 4)
         if resharing:
