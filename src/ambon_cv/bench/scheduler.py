@@ -24,8 +24,9 @@ falls behind and raised back while it keeps up), and decides:
    behind or a full frame queue takes the boost back down. In single runs on 2 cores it
    raised the frames analysed at 210 streams from 29-35 to 42-49 a second, and at 128 from
    34-38 to mostly 41-55.
-4. **No decoding nobody needs**: a keyframes-only stream decodes a keyframe only when an
-   analysis slot is near (at a share of 0.25, one keyframe in four).
+4. **No decoding nobody needs**: a keyframes-only stream decodes a keyframe only for an
+   analysis slot, one per slot (at a share of 0.25, one keyframe in four), and a slot whose
+   keyframe is decoded keeps its time when the share moves (`streams.Decoding`).
 
 Example:
     >>> from ambon_cv.bench.profiles import StreamProfile
