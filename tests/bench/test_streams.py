@@ -114,7 +114,7 @@ def test_one_keyframe_is_decoded_for_each_slot():
 
     d = Decoding()
     now = time.monotonic()
-    d.slot_period, d.fresh_s, d.key_interval, d.next_slot = 5.0, 0.5, 2.0, now + 1.0
+    d.slot_period, d.fresh_s, d.next_slot = 5.0, 0.5, now + 1.0
     assert not d._wanted(now + 0.2)  # stale for the slot at 1.0 s (it takes from 0.5 s on)
     assert d._wanted(now + 0.6) and not d._wanted(now + 2.6)  # the first, not the second
     d.next_slot = now + 6.0  # the slot at 1.0 s was served

@@ -53,7 +53,6 @@ class StreamStats:
     late_skips: int = 0  # frames not decoded: the stream was behind, it jumped to a keyframe
 
 
-HORIZON_S = 5.0  # a keyframe this far ahead (or 1.5 periods) is decoded whatever the slots
 LATE_S = 1.0  # behind by more than this, a stream decoded in full jumps to its next keyframe
 
 
@@ -77,8 +76,6 @@ class Decoding:
     next_slot: float = 0.0  # the stream's next analysis slot (monotonic time) ...
     slot_period: float = 0.0  # ... and its period now (0: every keyframe is needed)
     fresh_s: float = 0.0  # a slot takes a frame captured at most this long before it
-    key_interval: float = 2.0  # seconds between keyframes, as measured on the stream
-    _last_key: float | None = None
     keyed_for: float | None = None  # the slot (its time) a keyframe was last decoded for
     fight_on: bool = True  # the fight analytic takes this stream's frames
     fps: float = 10.0  # the stream's frame rate, once opened
@@ -116,10 +113,6 @@ class Decoding:
             self.stats.late_skips += 1
             return True
         if packet.is_keyframe:
-            if live_s is not None:
-                if self._last_key is not None and live_s > self._last_key:
-                    self.key_interval = live_s - self._last_key
-                self._last_key = live_s
             if self.resuming:
                 self.resuming = False
                 return False
@@ -140,21 +133,15 @@ class Decoding:
         return frames
 
     def _wanted(self, live_s: float) -> bool:
-        """Whether a keyframe arriving at `live_s` is the one some coming slot takes."""
-        horizon = max(HORIZON_S, 1.5 * self.slot_period)
-        if self.slot_period <= 0 or live_s > time.monotonic() + horizon:
-            return True  # the schedule so far ahead may change: do not read ahead past it
-        opens = self.next_slot - self.fresh_s  # the next slot takes frames from here on
-        if live_s < opens:
-            return False  # stale for the next slot, and before it there is none
-        if live_s < opens + self.slot_period:  # in the next slot's window: its first keyframe
-            if self.keyed_for == self.next_slot:
-                return False  # one is decoded for it already: the slot takes that one
-            self.keyed_for = self.next_slot
-            return True
-        offset = (live_s - opens) % self.slot_period
-        # the first keyframe of a slot's window (with a little slack for jitter)
-        return offset < 1.1 * self.key_interval or self.slot_period < self.key_interval
+        """Whether a keyframe arriving now, at `live_s`, is the one the next slot takes: the
+        first fresh for it (every keyframe is decided on as it arrives, so the next slot is
+        the only one it can be for)."""
+        if self.slot_period <= 0:
+            return True  # no schedule yet
+        if live_s < self.next_slot - self.fresh_s or self.keyed_for == self.next_slot:
+            return False  # stale for the next slot, or the slot has its keyframe already
+        self.keyed_for = self.next_slot
+        return True
 
 
 def fight_step(owner, frame, t: float) -> None:
