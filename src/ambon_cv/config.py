@@ -20,7 +20,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -330,6 +330,14 @@ class FightsParams(_Strict):
     window_fraction: float = Field(0.25, gt=0, le=1, description="region: window / view width")
     flow_fps: float = Field(0.0, ge=0, description="region: frames used per s (0: every frame)")
     statistics_fps: float = Field(10.0, gt=0, description="statistics: frames sampled per s")
+    slower_cameras: list[Annotated[int, Field(ge=2)]] = Field(
+        default_factory=lambda: [2, 3],
+        description="region, training only: each clip also as a camera sending 1 of every N "
+        "of its frames ([]: none), so one classifier scores 10-30 fps cameras alike",
+    )
+    slowest_fps: float = Field(
+        8.0, gt=0, description="region: no slower-camera view under this many frames a second"
+    )
     classifier: Literal["vote", "extra_trees", "logistic"] = "vote"
     trees: int = Field(100, ge=10)
     inner_folds: int = Field(

@@ -48,6 +48,8 @@ HEADLINES: dict[str, dict[str, str]] = {
         "accuracy_mean": "cross_validation.accuracy_mean",
         "accuracy_std": "cross_validation.accuracy_std",
         "roc_auc_mean": "cross_validation.roc_auc_mean",
+        "slower_accuracy_mean": "cross_validation.slower_accuracy_mean",
+        "slower_roc_auc_mean": "cross_validation.slower_roc_auc_mean",
         "threshold": "threshold",
         "clips": "cross_validation.clips",
         "recordings": "cross_validation.recordings",

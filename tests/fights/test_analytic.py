@@ -3,6 +3,7 @@ alerts by the alert engine, and motion features that mean the same at any frame 
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,12 @@ from ambon_cv.config import AlertRules
 from ambon_cv.fights.analytic import FIGHT, FightStream
 from ambon_cv.fights.classifier import FightModel
 from ambon_cv.fights.footage import clip_windows, window_labels
-from ambon_cv.fights.motion import MotionIntervals, window_features
+from ambon_cv.fights.motion import (
+    MotionIntervals,
+    region_features,
+    slower_camera_features,
+    window_features,
+)
 from ambon_cv.frames.sample import ClipDecodeError
 
 
@@ -82,14 +88,14 @@ def test_cooldown_holds_a_second_alert_back():
     assert alerts[1].raised_s - alerts[0].raised_s > RULES.cooldown_s
 
 
-def moving_square(path: Path, fps: int, width: int, seconds: float = 2.0) -> Path:
+def moving_square(path: Path, fps: float, width: int, seconds: float = 2.0) -> Path:
     """A square crossing the view at the same share of the width per second, whatever the
     frame rate and size."""
     import av
 
     height = width * 9 // 16
     with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
+        stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(100))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for i in range(int(seconds * fps)):
             image = np.full((height, width, 3), 40, np.uint8)
@@ -115,6 +121,24 @@ def test_features_mean_the_same_at_two_frame_rates_and_sizes(tmp_path):
     # so a 10 fps 320 px camera and a 25 fps 1280 px one measure the same motion
     assert whole_slow[0] == pytest.approx(whole_fast[0], rel=0.25)
     assert whole_slow[0] > 0.5  # and it is real motion, not zero against zero
+
+
+def test_a_slower_cameras_view_measures_what_that_camera_measures(tmp_path):
+    """A 25 fps clip seen at 1 of every 2 frames measures the motion a 12.5 fps camera
+    measures of the same scene; a view slower than `slowest_fps` is left out."""
+    settings = {"width": 128, "interval_s": 0.16}
+    fast = moving_square(tmp_path / "fast.mp4", 25, 640)
+    half, third = slower_camera_features(fast, [2, 3], 8.0, **settings)
+    native = region_features(moving_square(tmp_path / "slow.mp4", 12.5, 640), **settings)
+    assert half.shape == third.shape == native.shape
+    assert half[0] == pytest.approx(native[0], rel=0.15)  # the busiest place's intensity
+    assert half[0] > 0.5 and third[0] == pytest.approx(native[0], rel=0.3)
+    ten = moving_square(tmp_path / "ten.mp4", 10, 320)
+    assert slower_camera_features(ten, [2, 3], 8.0, **settings) == []  # 5 fps: too slow
+    broken = tmp_path / "polda-04_broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    with pytest.raises(ClipDecodeError, match=r"polda-04_broken\.mp4"):
+        slower_camera_features(broken, [2], 8.0)
 
 
 def test_motion_intervals_start_afresh_after_a_gap():

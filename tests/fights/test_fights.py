@@ -77,6 +77,25 @@ def test_grouped_folds_never_split_a_recording_and_learn_a_signal():
         grouped_cv(x[:18], y[:18], groups[:18])
 
 
+def test_a_clips_other_views_go_where_it_goes_and_are_never_judged():
+    """Views of a clip (as a slower camera sends it) that are exact copies of its features:
+    a fold that trained on the views of the clips it is judged on would recognise them, and
+    noise would look learnable. Kept on the clip's side, noise stays noise."""
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(20), 6)
+    y = np.tile([0, 1, 0, 1, 0, 1], 20)
+    x = rng.normal(size=(len(y), 8))
+    copies = (np.concatenate([x, x]), np.concatenate([np.arange(len(y))] * 2))
+    for inner in (0, 3):
+        cv = grouped_cv(x, y, groups, trees=50, inner_folds=inner, augmented=copies)
+        assert cv.roc_auc < 0.75 and cv.clips == len(y) and len(cv.scores) == len(y)
+        # the views of each held-out clip are judged apart, by the fold that held it out
+        assert cv.slower_views == 2 * len(y) and cv.slower_roc_auc_mean < 0.75
+    # the same copies handed to every fold, as `extra` rows are, make noise look learnable
+    leaked = grouped_cv(x, y, groups, trees=50, extra=(x, y))
+    assert leaked.roc_auc > 0.9
+
+
 @pytest.fixture
 def clip_folder(project, tmp_path):
     """The six real clips (three recordings) plus one corrupt clip, in a folder of our own."""
@@ -99,6 +118,10 @@ def test_the_stage_learns_reports_and_keeps_the_classifier(clip_folder, tmp_path
     assert len(report["unreadable"]) == 1 and "nofi999.mp4" in report["unreadable"][0]
     assert "nofi999.mp4" in capsys.readouterr().out
     assert report["clips_per_class"] == {"fight": 3, "no_fight": 3}
+    # each 25 fps clip also trained on as a 12.5 and an 8.3 fps camera sends it
+    assert report["slower_camera_views"] == {"steps": [2, 3], "slowest_fps": 8.0, "rows": 12}
+    assert cv["slower_views"] == 12 and 0 <= cv["slower_accuracy_mean"] <= 1
+    assert "as slower cameras see them" in (root / "reports" / "fights.md").read_text()
 
     saved = json.loads((root / "reports" / "fights.json").read_text())
     assert saved["cross_validation"]["accuracy"] == cv["accuracy"]

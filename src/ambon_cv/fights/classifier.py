@@ -123,6 +123,11 @@ class CrossValidation:
     thresholds: list[float]  # chosen inside each outer fold (first draw)
     scores: list[float] = field(repr=False)
     raw_scores: list[float] = field(repr=False, default_factory=list)
+    # the held-out clips as slower cameras send them (`augmented`), judged by their fold's
+    # model, calibration and threshold: mean over draws (nan without augmented rows)
+    slower_views: int = 0
+    slower_accuracy_mean: float = float("nan")
+    slower_roc_auc_mean: float = float("nan")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -143,18 +148,54 @@ def clip_metrics(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[st
     }
 
 
-def _fit(x, y, extra, classifier, trees, seed):
+Augmented = tuple[np.ndarray, np.ndarray]  # (feature rows, index of the clip each comes from)
+
+
+def augmented_subset(augmented: Augmented | None, idx: np.ndarray) -> Augmented | None:
+    """The augmented rows of the clips `idx`, their owners renumbered as positions in `idx`
+    (so they follow `x[idx]`).
+
+    Example:
+        >>> rows = np.arange(6.0).reshape(3, 2)
+        >>> augmented_subset((rows, np.array([0, 2, 2])), np.array([2, 1]))[1].tolist()
+        [0, 0]
+    """
+    if augmented is None:
+        return None
+    position = {int(c): i for i, c in enumerate(idx)}
+    keep = np.array([int(o) in position for o in augmented[1]], bool)
+    owners = np.array([position[int(o)] for o in augmented[1][keep]], np.int64)
+    return augmented[0][keep], owners
+
+
+def fit_classifier(
+    x: np.ndarray,
+    y: np.ndarray,
+    classifier: str = "vote",
+    trees: int = 500,
+    seed: int = 0,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
+    augmented: Augmented | None = None,
+):
+    """A classifier fitted on clips `x`, their augmented rows (each labelled as the clip it
+    comes from) and `extra` (rows of their own labels)."""
     model = make_classifier(classifier, trees, seed)
+    if augmented is not None and len(augmented[1]):
+        x, y = np.concatenate([x, augmented[0]]), np.concatenate([y, y[augmented[1]]])
     if extra is not None and len(extra[1]):
         x, y = np.concatenate([x, extra[0]]), np.concatenate([y, extra[1]])
     return model.fit(x, y)
 
 
-def _out_of_fold(x, y, groups, folds, seed, classifier, trees, extra):
-    """Raw out-of-fold scores over folds that never split a recording, and the folds."""
+def _out_of_fold(x, y, groups, folds, seed, classifier, trees, extra, augmented=None):
+    """Raw out-of-fold scores over folds that never split a recording, and the folds. A fold
+    trains on its clips' augmented rows too and is judged on the clips alone; the augmented
+    rows of the clips it is judged on are scored apart (the third value: raw scores, one per
+    augmented row)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
     scores = np.zeros(len(y))
+    views = np.full(0 if augmented is None else len(augmented[1]), np.nan)
     splits = list(StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(x, y, groups))
     for train_idx, test_idx in splits:
         assert not set(groups[train_idx]) & set(groups[test_idx])
@@ -163,9 +204,16 @@ def _out_of_fold(x, y, groups, folds, seed, classifier, trees, extra):
                 "a grouped fold left only one class to train on; add fight and noFight "
                 "clips from more recordings or lower fights.folds"
             )
-        model = _fit(x[train_idx], y[train_idx], extra, classifier, trees, seed)
+        model = fit_classifier(
+            x[train_idx], y[train_idx], classifier, trees, seed, extra,
+            augmented_subset(augmented, train_idx),
+        )  # fmt: skip
         scores[test_idx] = model.predict_proba(x[test_idx])[:, 1]
-    return scores, splits
+        if augmented is not None:
+            judged = np.isin(augmented[1], test_idx)
+            if judged.any():
+                views[judged] = model.predict_proba(augmented[0][judged])[:, 1]
+    return scores, splits, views
 
 
 def grouped_cv(
@@ -180,13 +228,17 @@ def grouped_cv(
     repeats: int = 1,
     inner_folds: int = 0,
     extra: tuple[np.ndarray, np.ndarray] | None = None,
+    augmented: Augmented | None = None,
 ) -> CrossValidation:
     """Out-of-fold fight probabilities over folds that never split a source recording.
 
     `inner_folds` > 1: each outer fold calibrates its scores and picks its threshold by an
     inner grouped cross-validation of its own training clips (else: raw scores, `threshold`).
     `extra`: (features, labels) added to every training fold and never tested on (windows of
-    the synthetic city, which share no recording with the clips)."""
+    the synthetic city, which share no recording with the clips). `augmented`: (features,
+    clip index) rows of the clips seen another way (`motion.slower_camera_features`): each
+    goes where its clip goes, so a fold never trains on a view of a recording it is judged
+    on, and is never tested on."""
     n_groups = len(set(groups.tolist()))
     if n_groups < folds:
         raise FightModelError(
@@ -195,19 +247,26 @@ def grouped_cv(
         )
     runs = []
     for r in range(repeats):
-        raw, splits = _out_of_fold(x, y, groups, folds, seed + r, classifier, trees, extra)
+        raw, splits, view_raw = _out_of_fold(
+            x, y, groups, folds, seed + r, classifier, trees, extra, augmented
+        )
         calibrated, chosen = raw.copy(), []
+        view_cal, view_fired = view_raw.copy(), np.zeros(len(view_raw), bool)
         for train_idx, test_idx in splits:
             if inner_folds > 1 and len(set(groups[train_idx].tolist())) >= inner_folds:
-                inner, _ = _out_of_fold(
+                inner, _, _ = _out_of_fold(
                     x[train_idx], y[train_idx], groups[train_idx], inner_folds, seed + r,
-                    classifier, trees, extra,
+                    classifier, trees, extra, augmented_subset(augmented, train_idx),
                 )  # fmt: skip
                 cal = Calibration.fit(inner, y[train_idx])
             else:
                 cal = Calibration(threshold=threshold)
             calibrated[test_idx] = cal(raw[test_idx])
             chosen.append(cal.threshold)
+            if augmented is not None:
+                judged = np.isin(augmented[1], test_idx)
+                view_cal[judged] = cal(view_raw[judged])
+                view_fired[judged] = view_cal[judged] >= cal.threshold
         fired = np.zeros(len(y), bool)
         fold_acc = []
         for (_, test_idx), t in zip(splits, chosen, strict=True):
@@ -215,6 +274,10 @@ def grouped_cv(
             fold_acc.append(float((fired[test_idx] == (y[test_idx] == 1)).mean()))
         m = clip_metrics(y, fired.astype(float), 0.5)
         m["roc_auc"] = clip_metrics(y, calibrated, 0.5)["roc_auc"]
+        if len(view_raw):
+            view_y = y[augmented[1]]
+            m["slower_accuracy"] = clip_metrics(view_y, view_fired.astype(float), 0.5)["accuracy"]
+            m["slower_roc_auc"] = clip_metrics(view_y, view_cal, 0.5)["roc_auc"]
         runs.append((calibrated, raw, fold_acc, chosen, m))
     calibrated, raw, fold_acc, chosen, first = runs[0]
     accs = [m["accuracy"] for *_, m in runs]
@@ -236,7 +299,15 @@ def grouped_cv(
         thresholds=[round(t, 3) for t in chosen],
         scores=[float(s) for s in calibrated],
         raw_scores=[float(s) for s in raw],
+        slower_views=0 if augmented is None else len(augmented[1]),
+        slower_accuracy_mean=_mean_of(runs, "slower_accuracy"),
+        slower_roc_auc_mean=_mean_of(runs, "slower_roc_auc"),
     )
+
+
+def _mean_of(runs: list, key: str) -> float:
+    values = [m[key] for *_, m in runs if key in m]
+    return float(np.mean(values)) if values else float("nan")
 
 
 MODEL_FILE = "model.joblib"

@@ -372,6 +372,37 @@ def region_features(
     return window_features(rows)
 
 
+def slower_camera_features(
+    path: Path,
+    steps: list[int] | tuple[int, ...],
+    slowest_fps: float,
+    width: int = 160,
+    interval_s: float = 0.16,
+    window_fraction: float = 0.25,
+) -> list[np.ndarray]:
+    """The region features of one clip as slower cameras would send it: for each step `k`,
+    every k-th decoded frame only (a 25 fps clip as a 12.5 and an 8.3 fps camera), one window
+    each, in order of `steps`. A step that leaves fewer than `slowest_fps` frames a second is
+    left out (the clip is already slow). For training only: flow between frames further apart
+    measures the same motion differently, and the cameras send 10 to 25 fps.
+
+    Raises:
+        ClipDecodeError: the clip cannot be decoded (the message names it).
+    """
+    runs = {k: MotionIntervals(width, interval_s, window_fraction, 0.0, 1e9) for k in steps}
+    rows: dict[int, list[list[float]]] = {k: [] for k in steps}
+    times: list[float] = []
+    for n, f in enumerate(sample_clip(path, "fixed_rate", rate_fps=1000.0, colour="luma")):
+        times.append(f.time_s)
+        for k, intervals in runs.items():
+            if n % k == 0 and (out := intervals.push(f.time_s, f.image)) is not None:
+                rows[k].append(out[1])
+    if len(times) < 2:
+        raise ClipDecodeError(f"{path}: fewer than 2 frames, no motion to measure")
+    fps = (len(times) - 1) / max(times[-1] - times[0], 1e-6)
+    return [window_features(rows[k]) for k in steps if fps / k >= slowest_fps and rows[k]]
+
+
 def clip_features(
     path: Path,
     features: str = "region",
