@@ -91,6 +91,9 @@ def test_a_clips_other_views_go_where_it_goes_and_are_never_judged():
         assert cv.roc_auc < 0.75 and cv.clips == len(y) and len(cv.scores) == len(y)
         # the views of each held-out clip are judged apart, by the fold that held it out
         assert cv.slower_views == 2 * len(y) and cv.slower_roc_auc_mean < 0.75
+    # judged without being trained on: the views of every held-out clip, nothing else
+    alone = grouped_cv(x, y, groups, trees=50, augmented=copies, train_on_views=False)
+    assert alone.slower_views == 2 * len(y) and np.isfinite(alone.slower_accuracy_mean)
     # the same copies handed to every fold, as `extra` rows are, make noise look learnable
     leaked = grouped_cv(x, y, groups, trees=50, extra=(x, y))
     assert leaked.roc_auc > 0.9

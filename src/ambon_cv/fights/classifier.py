@@ -187,7 +187,9 @@ def fit_classifier(
     return model.fit(x, y)
 
 
-def _out_of_fold(x, y, groups, folds, seed, classifier, trees, extra, augmented=None):
+def _out_of_fold(
+    x, y, groups, folds, seed, classifier, trees, extra, augmented=None, train_on_views=True
+):
     """Raw out-of-fold scores over folds that never split a recording, and the folds. A fold
     trains on its clips' augmented rows too and is judged on the clips alone; the augmented
     rows of the clips it is judged on are scored apart (the third value: raw scores, one per
@@ -206,7 +208,7 @@ def _out_of_fold(x, y, groups, folds, seed, classifier, trees, extra, augmented=
             )
         model = fit_classifier(
             x[train_idx], y[train_idx], classifier, trees, seed, extra,
-            augmented_subset(augmented, train_idx),
+            augmented_subset(augmented, train_idx) if train_on_views else None,
         )  # fmt: skip
         scores[test_idx] = model.predict_proba(x[test_idx])[:, 1]
         if augmented is not None:
@@ -229,6 +231,7 @@ def grouped_cv(
     inner_folds: int = 0,
     extra: tuple[np.ndarray, np.ndarray] | None = None,
     augmented: Augmented | None = None,
+    train_on_views: bool = True,
 ) -> CrossValidation:
     """Out-of-fold fight probabilities over folds that never split a source recording.
 
@@ -238,7 +241,9 @@ def grouped_cv(
     the synthetic city, which share no recording with the clips). `augmented`: (features,
     clip index) rows of the clips seen another way (`motion.slower_camera_features`): each
     goes where its clip goes, so a fold never trains on a view of a recording it is judged
-    on, and is never tested on."""
+    on; the views of the clips a fold is judged on are judged apart (`slower_*`), never mixed
+    into the clip figures. `train_on_views=False` judges the views without training on any
+    (what the views buy, side by side)."""
     n_groups = len(set(groups.tolist()))
     if n_groups < folds:
         raise FightModelError(
@@ -248,7 +253,7 @@ def grouped_cv(
     runs = []
     for r in range(repeats):
         raw, splits, view_raw = _out_of_fold(
-            x, y, groups, folds, seed + r, classifier, trees, extra, augmented
+            x, y, groups, folds, seed + r, classifier, trees, extra, augmented, train_on_views
         )
         calibrated, chosen = raw.copy(), []
         view_cal, view_fired = view_raw.copy(), np.zeros(len(view_raw), bool)
@@ -257,6 +262,7 @@ def grouped_cv(
                 inner, _, _ = _out_of_fold(
                     x[train_idx], y[train_idx], groups[train_idx], inner_folds, seed + r,
                     classifier, trees, extra, augmented_subset(augmented, train_idx),
+                    train_on_views,
                 )  # fmt: skip
                 cal = Calibration.fit(inner, y[train_idx])
             else:
