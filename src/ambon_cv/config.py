@@ -332,8 +332,9 @@ class FightsParams(_Strict):
     statistics_fps: float = Field(10.0, gt=0, description="statistics: frames sampled per s")
     slower_cameras: list[Annotated[int, Field(ge=2)]] = Field(
         default_factory=lambda: [2, 3],
-        description="region, training only: each clip also as a camera sending 1 of every N "
-        "of its frames ([]: none), so one classifier scores 10-30 fps cameras alike",
+        description="region, training and its cross-validation: each clip also as a camera "
+        "sending 1 of every N of its frames ([]: none), so one classifier scores 10-30 fps "
+        "cameras alike",
     )
     slowest_fps: float = Field(
         8.0, gt=0, description="region: no slower-camera view under this many frames a second"

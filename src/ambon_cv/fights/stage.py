@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -78,20 +79,24 @@ def _features_or_error(args: tuple[Path, dict]) -> tuple[np.ndarray, np.ndarray,
         return str(err)
 
 
+def _per_clip(work: Callable, jobs: list, workers: int, progress: bool, desc: str) -> list:
+    """`work` on every clip's job, in order, in `workers` processes, with a progress bar."""
+    from tqdm.auto import tqdm
+
+    bar = dict(total=len(jobs), desc=desc, unit="clip", disable=not progress)
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            return list(tqdm(pool.map(work, jobs, chunksize=2), **bar))
+    return [work(j) for j in tqdm(jobs, **bar)]
+
+
 def clip_feature_matrix(
     paths: list[Path], settings: dict, workers: int = 2, progress: bool = True
 ) -> tuple[np.ndarray, list[int], list[str], list[np.ndarray]]:
     """Features of every readable clip: (rows, indices of the clips they belong to, one error
     line per unreadable clip, each kept clip's (sliding-window rows, seconds of motion))."""
-    from tqdm.auto import tqdm
-
     jobs = [(p, settings) for p in paths]
-    bar = dict(total=len(paths), desc="clip motion", unit="clip", disable=not progress)
-    if workers > 1 and len(paths) > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            results = list(tqdm(pool.map(_features_or_error, jobs, chunksize=2), **bar))
-    else:
-        results = [_features_or_error(j) for j in tqdm(jobs, **bar)]
+    results = _per_clip(_features_or_error, jobs, workers, progress, "clip motion")
     rows, kept, errors, windows = [], [], [], []
     for i, r in enumerate(results):
         if isinstance(r, str):
@@ -120,19 +125,13 @@ def slower_camera_matrix(
     paths: list[Path], p: FightsParams, workers: int = 2, progress: bool = True
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Every clip as the slower cameras of `fights.slower_cameras` would send it: (feature
-    rows, index in `paths` of the clip each comes from), for training only; None when there
+    rows, index in `paths` of the clip each comes from), to train on and to judge apart in
+    the cross-validation (the live analytic sees only what its camera sends); None when there
     are none (no steps, or `statistics` features)."""
-    from tqdm.auto import tqdm
-
     if not p.slower_cameras or p.features != "region":
         return None
     jobs = [(path, feature_settings(p), p.slower_cameras, p.slowest_fps) for path in paths]
-    bar = dict(total=len(paths), desc="slower cameras", unit="clip", disable=not progress)
-    if workers > 1 and len(paths) > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            results = list(tqdm(pool.map(_slower_or_error, jobs, chunksize=2), **bar))
-    else:
-        results = [_slower_or_error(j) for j in tqdm(jobs, **bar)]
+    results = _per_clip(_slower_or_error, jobs, workers, progress, "slower cameras")
     rows, owners = [], []
     for i, r in enumerate(results):
         if isinstance(r, str):  # read once already: the clip's own features would say so
