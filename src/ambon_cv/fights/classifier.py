@@ -191,9 +191,9 @@ def _out_of_fold(
     x, y, groups, folds, seed, classifier, trees, extra, augmented=None, train_on_views=True
 ):
     """Raw out-of-fold scores over folds that never split a recording, and the folds. A fold
-    trains on its clips' augmented rows too and is judged on the clips alone; the augmented
-    rows of the clips it is judged on are scored apart (the third value: raw scores, one per
-    augmented row)."""
+    trains on its clips' augmented rows too (unless `train_on_views` is False) and is judged
+    on the clips alone; the augmented rows of the clips it is judged on are scored apart (the
+    third value: raw scores, one per augmented row)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
     scores = np.zeros(len(y))

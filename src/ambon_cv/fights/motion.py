@@ -383,7 +383,8 @@ def slower_camera_features(
     """The region features of one clip as slower cameras would send it: for each step `k`,
     every k-th decoded frame only (a 25 fps clip as a 12.5 and an 8.3 fps camera), one window
     each, in order of `steps`. A step that leaves fewer than `slowest_fps` frames a second is
-    left out (the clip is already slow). For training only: flow between frames further apart
+    left out (the clip is already slow). For training the classifier and judging it on slower
+    cameras (the live analytic sees what its camera sends): flow between frames further apart
     measures the same motion differently, and the cameras send 10 to 25 fps.
 
     Raises:
