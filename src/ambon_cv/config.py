@@ -558,6 +558,12 @@ class BenchParams(_Strict):
         description="the exported streaming fight analytic run on every fight hot spot; '' none",
     )
     warmup_s: float = Field(4.0, ge=0)
+    warmup_most_s: float = Field(
+        30.0,
+        ge=0,
+        description="past warmup_s the warm-up goes on until every stream has had "
+        "two analysis slots, at most this long in all",
+    )
     duration_s: float = Field(20.0, gt=0)
     slo: ServiceLevel = Field(default_factory=ServiceLevel)
     sweep: SweepParams = Field(default_factory=SweepParams)

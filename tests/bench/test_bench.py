@@ -66,6 +66,28 @@ def test_a_corrupt_clip_is_reported_and_the_others_go_on(bench_project, registry
     assert all(p["ratio"] >= 0.9 and p["errors"] == 0 for p in others), others
 
 
+def test_the_window_opens_once_every_stream_has_had_two_slots(bench_project, registry):
+    # a stream's first slot is always inferred (its gate has nothing to compare with): past
+    # capacity slots come seldom, and a window opened after a fixed warm-up measured the start
+    root, params = bench_project
+    clip = next(iter(camera_clips(root).values()))[0]
+    profiles = [
+        StreamProfile(f"s{k}", "pemkot-02", "sub", "keyframes", 0.5, ("garbage",)) for k in range(2)
+    ]
+    sources = [StreamSource("clip", str(clip))] * 2
+    config = _config(params, str(root / "exports/model.onnx"))
+    slow = run_load(profiles, sources, config, warmup_s=0.5, duration_s=1, progress=False)
+    assert slow.warmup_s >= 1.9  # a 0.5 fps stream's second slot comes 2 s after its first
+    due = {name: c["due"] for name, c in slow.stats_start.items()}
+    assert all(due[p.name] >= 2 for p in profiles), due  # the counters it opened at
+    assert all(slow.window[0] <= r.captured < slow.window[1] for r in slow.records)
+    capped = run_load(
+        profiles, sources, config, warmup_s=0.5, duration_s=1, progress=False, warmup_most_s=1
+    )
+    assert 0.9 <= capped.warmup_s <= 1.6  # ... but never longer than warmup_most_s
+    assert summarise(capped, params.bench.slo)["warmup_s"] == capped.warmup_s
+
+
 def test_the_central_layout_feeds_inference_through_shared_memory(bench_project, registry):
     root, params = bench_project
     config = _config(params, str(root / "exports/int8_openvino_model"))

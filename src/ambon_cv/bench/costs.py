@@ -210,6 +210,7 @@ def what_fits(
             break
     return {
         "headroom": HEADROOM,
+        "streams": streams,
         "most_streams": n,
         "cores_needed": round(need(streams, 1.0) / HEADROOM, 2),
         "rate_scale_for_all": rate,
@@ -220,18 +221,39 @@ def run_need(summary: dict, profiles: Callable[[int], list[StreamProfile]]) -> C
     """`need(n, rate_scale)` for `what_fits` from one load run's own costs: each camera costs
     what its streams cost in the run beside the detector (decoding, the fight analytic), and
     every analysis slot what a slot cost on average. `profiles(n)`: the first n of the
-    registry, as the run's were chosen."""
+    registry, as the run's were chosen.
+
+    A hot spot's cost comes from the hot spots whose fight analytic ran the whole window
+    where there are any: one an overloaded worker shed and took back spent part of its time
+    waiting for a keyframe and refilling its window, and seemed to cost a third of what it
+    does (440 streams on 2 cores: 0.005-0.012 core against 0.03-0.04).
+
+    Example:
+        >>> from ambon_cv.bench.profiles import StreamProfile
+        >>> hot = lambda name, c, cov: {"camera": "a", "fixed_core": c, "fight_coverage": cov}
+        >>> run = {"per_stream": [hot("a", 0.04, 1.0), hot("a#2", 0.01, 0.3)], "slot_s": 0.0}
+        >>> a = StreamProfile("a", "a", "sub", "all", 0.5, ("garbage", "fight"), fight=True)
+        >>> run_need(run, lambda n: [a] * n)(2, 1.0)
+        0.08
+    """
     fixed: dict[str, list[float]] = {}
+    whole = [p for p in summary["per_stream"] if p.get("fight_coverage") == 1.0]
     for p in summary["per_stream"]:
+        if p.get("fight_coverage") is not None and whole and p["fight_coverage"] < 1.0:
+            continue  # shed for part of the window: its cost is the whole hot spots'
         fixed.setdefault(p["camera"], []).append(p["fixed_core"])
+    whole_cost = float(np.mean([p["fixed_core"] for p in whole])) if whole else None
     mean_fixed = {c: float(np.mean(v)) for c, v in fixed.items()}
     overall = float(np.mean(list(mean_fixed.values()))) if mean_fixed else 0.0
     slot_s = summary.get("slot_s") or 0.0
 
+    def cost(p: StreamProfile) -> float:
+        if p.fight and whole_cost is not None and p.camera not in mean_fixed:
+            return whole_cost
+        return mean_fixed.get(p.camera, overall)
+
     def need(n: int, rate_scale: float) -> float:
         ps = profiles(n)
-        return sum(mean_fixed.get(p.camera, overall) for p in ps) + rate_scale * slot_s * sum(
-            p.rate_fps for p in ps
-        )
+        return sum(cost(p) for p in ps) + rate_scale * slot_s * sum(p.rate_fps for p in ps)
 
     return need

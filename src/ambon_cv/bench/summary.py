@@ -79,6 +79,10 @@ def summarise(result: LoadResult, slo) -> dict:
                 # hot spot) or scaled up from the share of slots it was given (keyframes)
                 "fixed_core": round(_full_cost(p, d, seconds, end.get("share", 1.0)), 5),
                 "share": end.get("share", 1.0),
+                # a hot spot: the share of the window its fight analytic ran (not shed)
+                "fight_coverage": (
+                    round(max(0.0, 1 - d["fight_off_s"] / seconds), 3) if p.fight else None
+                ),
                 "fight_windows": int(d["fight_windows"]),
             }
         )
@@ -93,6 +97,7 @@ def summarise(result: LoadResult, slo) -> dict:
         "mode": result.mode,
         "streams": len(result.profiles),
         "seconds": round(result.seconds, 1),
+        "warmup_s": result.warmup_s,  # until every stream had settled (harness.settled)
         "interrupted": result.interrupted,
         "target_fps": round(target, 2),
         "analysed_fps": round(analysed_fps, 2),
