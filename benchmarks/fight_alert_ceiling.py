@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from ambon_cv.config import load_cameras, load_params
+from ambon_cv.evaluate.events import held_out_city
 from ambon_cv.footage.synth import render_city
 
 TOLERANCE_S = 2.0  # as evaluate's match_alerts: an alert up to 2 s after an incident is true
@@ -49,19 +50,7 @@ def main() -> None:
     params = load_params(Path("params.yaml"))
     registry = load_cameras(Path("data/cameras.yaml"))
     ev, rules = params.evaluate.events, params.evaluate.alerts
-    cameras = (
-        registry.select(ev.cameras)
-        if ev.cameras
-        else [c for c in registry.cameras if c.analytic("fight") is not None]
-    )
-    city = params.footage.synthetic.model_copy(
-        update={
-            "seed": ev.seed,
-            "cameras": [c.id for c in cameras],
-            "clips_per_camera": ev.clips_per_camera,
-            "clip_seconds": ev.clip_seconds,
-        }
-    )
+    cameras, city = held_out_city(params, registry)  # as the evaluate stage renders them
     with tempfile.TemporaryDirectory() as tmp:
         clips = render_city(cameras, city, Path(tmp), progress=True)
         incidents = pd.read_parquet(Path(tmp) / "incidents.parquet")

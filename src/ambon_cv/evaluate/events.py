@@ -13,12 +13,33 @@ from pathlib import Path
 import pandas as pd
 
 from ambon_cv.alerts import AlertEngine, AlertRules, EventMetrics, match_alerts
-from ambon_cv.config import Camera, ChangeGating, SyntheticCity
+from ambon_cv.config import Camera, CameraRegistry, ChangeGating, Params, SyntheticCity
 from ambon_cv.evaluate.detector import Detector
 from ambon_cv.fights.analytic import clip_window_scores
 from ambon_cv.fights.classifier import FightModel
 from ambon_cv.frames.sample import sample_clip
 from ambon_cv.inference.gate import ChangeGate
+
+
+def held_out_city(params: Params, registry: CameraRegistry) -> tuple[list[Camera], SyntheticCity]:
+    """The cameras and the synthetic city of the held-out clips (`evaluate.events`): the
+    cameras named there, else the fight hot spots, each with the events' own seed, clip count
+    and length (the rest as `footage.synthetic` renders)."""
+    ev = params.evaluate.events
+    cameras = (
+        registry.select(ev.cameras)
+        if ev.cameras
+        else [c for c in registry.cameras if c.analytic("fight") is not None]
+    )
+    city = params.footage.synthetic.model_copy(
+        update={
+            "seed": ev.seed,
+            "cameras": [c.id for c in cameras],
+            "clips_per_camera": ev.clips_per_camera,
+            "clip_seconds": ev.clip_seconds,
+        }
+    )
+    return cameras, city
 
 
 def evaluate_events(

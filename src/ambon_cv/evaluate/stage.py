@@ -21,7 +21,7 @@ from pathlib import Path
 from ambon_cv.config import CameraRegistry, Params
 from ambon_cv.contract import StageIO, StageParams, StageResult, stage_result
 from ambon_cv.evaluate.detector import Detector, DetectorError
-from ambon_cv.evaluate.events import evaluate_events
+from ambon_cv.evaluate.events import evaluate_events, held_out_city
 from ambon_cv.evaluate.frame import breakdown, headline, val_images
 from ambon_cv.evaluate.real import (
     fight_clips,
@@ -97,19 +97,7 @@ def evaluate(
 
     t = time.perf_counter()
     ev = p.events
-    cameras = (
-        registry.select(ev.cameras)
-        if ev.cameras
-        else [c for c in registry.cameras if c.analytic("fight") is not None]
-    )
-    city = params.footage.synthetic.model_copy(
-        update={
-            "seed": ev.seed,
-            "cameras": [c.id for c in cameras],
-            "clips_per_camera": ev.clips_per_camera,
-            "clip_seconds": ev.clip_seconds,
-        }
-    )
+    cameras, city = held_out_city(params, registry)
     fights = FightModel.load(root / FIGHT_MODEL) if FightModel.exists(root / FIGHT_MODEL) else None
     events, timeline, gating = evaluate_events(
         detector, cameras, city, p.alerts, ev.analysis_fps, progress, fights, p.gate
