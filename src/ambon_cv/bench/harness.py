@@ -7,9 +7,9 @@ slots come due (at most `warmup_most_s`): a stream's first slot is always inferr
 change gate has nothing to compare with yet), so a window that opens before every stream got
 that far measures the start, not the load. Past capacity a stream's slots come seldom (at
 440 streams on 2 cores, one every 5 s), and a fixed 4 s warm-up put most streams' first
-slots inside the window: on an Intel Xeon the same 440 streams analysed 84-88 frames/s
-measured after 4 s and 92 after 12 s (gated share 0.49 against 0.53); 210 streams, 95
-against 98."""
+slots inside the window. On an Intel Xeon, 440 streams analysed 84-88 frames/s measured
+after 4 s (gated share 0.49); settled (a 12-13 s warm-up), 82-92 in seven runs (gated share
+0.48-0.53): the first slots were part of the gap to 210 streams (95-101), not all of it."""
 
 from __future__ import annotations
 
