@@ -74,3 +74,25 @@ def test_a_stage_error_is_one_actionable_line_and_exit_1(tmp_path):
     assert out.returncode == 1
     assert "run the curate stage first" in out.stderr
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_single_bench_run_is_not_recorded_as_the_bench_stages_time(tmp_path, monkeypatch):
+    # the summary's "last run of each stage" is the stage's (the sweep): a one-off
+    # `ambon bench run` took 35 s and showed as the bench stage's time, which takes 12 minutes
+    import ambon_cv.bench.stage as bench_stage
+    from ambon_cv.contract import StageResult
+    from ambon_cv.summary import TIMES
+
+    monkeypatch.setenv("AMBON_ROOT", str(tmp_path))
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    calls: list[str] = []
+
+    def fake(params, io, action="run", **options):
+        calls.append(action)
+        return StageResult("bench", [f"bench {action}"], timed=action == "sweep")
+
+    monkeypatch.setattr(bench_stage, "run", fake)
+    assert main(["bench", "run"]) == 0
+    assert not (tmp_path / TIMES).exists()
+    assert main(["bench", "sweep"]) == 0
+    assert "bench" in (tmp_path / TIMES).read_text() and calls == ["run", "sweep"]

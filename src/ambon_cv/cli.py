@@ -70,7 +70,7 @@ def _run(args: argparse.Namespace) -> int:
     result = command.run(params, io, **options)
     if result.lines:
         print(result.summary(), flush=True)
-    if result.exit_code == 0 and command.stage:
+    if result.exit_code == 0 and command.stage and result.timed:
         from ambon_cv.summary import record_stage_time
 
         record_stage_time(root, command.name, time.perf_counter() - started)

@@ -110,6 +110,7 @@ class StageResult:
     details: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     exit_code: int = 0
+    timed: bool = True  # recorded as the stage's last run time (not a one-off, e.g. bench run)
 
     def summary(self) -> str:
         return "\n".join(self.lines)

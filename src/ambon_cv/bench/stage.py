@@ -763,4 +763,5 @@ def run(
         "report in reports/bench/run.md"
     )
     code = 130 if s["interrupted"] else (0 if s["slo"]["pass"] else 3)
-    return StageResult("bench", [line], _public(s), exit_code=code)
+    # one run, not the stage (the sweep): the summary's stage time stays the sweep's
+    return StageResult("bench", [line], _public(s), exit_code=code, timed=False)
