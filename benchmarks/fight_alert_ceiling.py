@@ -19,11 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ambon_cv.alerts import TOLERANCE_S  # as evaluate scores alerts
 from ambon_cv.config import load_cameras, load_params
 from ambon_cv.evaluate.events import held_out_city
 from ambon_cv.footage.synth import render_city
-
-TOLERANCE_S = 2.0  # as evaluate's match_alerts: an alert up to 2 s after an incident is true
 
 
 def ceiling(incidents: pd.DataFrame, cooldown_s: float) -> int:

@@ -34,6 +34,7 @@ from ambon_cv.detections import CLASSES, Detections
 
 FIGHT = CLASSES.index("fight")
 GARBAGE = (CLASSES.index("garbage"), CLASSES.index("overflow"))
+TOLERANCE_S = 2.0  # an alert this long before an incident's start or after its end is true
 
 
 @dataclass
@@ -224,7 +225,7 @@ def match_alerts(
     incidents: list[dict],
     camera_hours: float,
     kind: str,
-    tolerance_s: float = 2.0,
+    tolerance_s: float = TOLERANCE_S,
 ) -> EventMetrics:
     """Score alerts of one kind against ground-truth incidents (dicts with camera, kind,
     start_s, end_s, in the same clock as the alerts; observation begins at 0). An incident over

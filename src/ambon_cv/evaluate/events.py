@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ambon_cv.alerts import AlertEngine, AlertRules, EventMetrics, match_alerts
+from ambon_cv.alerts import TOLERANCE_S, AlertEngine, AlertRules, EventMetrics, match_alerts
 from ambon_cv.config import Camera, CameraRegistry, ChangeGating, Params, SyntheticCity
 from ambon_cv.evaluate.detector import Detector
 from ambon_cv.fights.analytic import clip_window_scores
@@ -140,7 +140,7 @@ def _gating(
     return out
 
 
-def _first_alerts(alerts, rows: list[dict], kind: str, tolerance_s: float = 2.0) -> dict:
+def _first_alerts(alerts, rows: list[dict], kind: str, tolerance_s: float = TOLERANCE_S) -> dict:
     """Incident index -> when its first alert of `kind` was raised (as `match_alerts` pairs
     them: the same camera, raised from `tolerance_s` before its start to as long after its
     end)."""
