@@ -80,11 +80,16 @@ def test_a_worker_with_time_to_spare_past_capacity_takes_more_and_gives_it_back(
     plan.feedback(behind=False, idle=0.05)  # busy: the share holds
     plan.plan(COSTS)
     assert plan.share == pytest.approx(planned * 1.125**3)
+    plan.feedback(behind=True)  # one late plan is a burst: the boost holds
+    plan.plan(COSTS)
+    assert plan.share == pytest.approx(planned * 1.125**3)
+    plan.feedback(behind=False)
     for _ in range(2):  # a full queue, then late frames: the boost comes back down
         plan.feedback(behind=False, crowded=True)
     plan.feedback(behind=True)
+    plan.feedback(behind=True)  # late at two plans running: a lasting lag
     plan.plan(COSTS)
-    assert plan.share == pytest.approx(planned * 1.125**3 * 0.9**3)
+    assert plan.share == pytest.approx(planned * 1.125**3 * 0.9**3 * 0.85)
     for _ in range(20):  # never below what the costs plan
         plan.feedback(behind=False, crowded=True)
     plan.plan(COSTS)
