@@ -501,6 +501,23 @@ def efficiency_point(points: list[dict]) -> dict | None:
     return sweep[-1] if sweep else None
 
 
+def against_naive(o: dict, mode: str) -> str:
+    """The most streams a naive baseline held and the pipeline's multiple of it, as the
+    sweep report says it; a baseline the sweep did not run, or that held none, says so.
+
+    Example:
+        >>> o = {"max_streams": {"pipeline": 110, "naive": 16, "naive_export": 0},
+        ...      "x_naive": 6.88, "x_naive_export": None,
+        ...      "points": {"naive": [{"streams": 16}], "naive_export": []}}
+        >>> against_naive(o, "naive"), against_naive(o, "naive_export")
+        ('16 -> 6.88x', 'not run')
+    """
+    if not o.get("points", {}).get(mode):
+        return "not run"
+    held = o["max_streams"].get(mode)
+    return f"{held} -> {o['x_' + mode]}x" if held else "0 (it held none of the counts run)"
+
+
 def overload(points: list[dict]) -> dict | None:
     """The overload figure: the run at `overload_x` times the most streams held (the point
     marked `overload_of`, the capacity it multiplied), against the most frames/s any run of
@@ -652,9 +669,9 @@ def sweep_markdown(o: dict) -> str:
         + ("" if v["pass"] else " (" + "; ".join(v["failed"]) + ")"),
         "",
         f"- most streams within the SLO: pipeline {o['max_streams']['pipeline']}, naive "
-        f"baseline on the PyTorch weights {o['max_streams']['naive']} -> {o['x_naive']}x, "
-        f"naive baseline on the same export {o['max_streams'].get('naive_export')} -> "
-        f"{o.get('x_naive_export')}x (what the pipeline buys beyond the backend)",
+        f"baseline on the PyTorch weights {against_naive(o, 'naive')}, naive baseline on the "
+        f"same export {against_naive(o, 'naive_export')} (what the pipeline buys beyond the "
+        "backend)",
         f"- what fits this box (costs alone, at most {o['what_fits']['headroom']:.0%} of its "
         f"cores): {o['what_fits']['most_streams']} cameras at the default profile (the sweep "
         f"held {o['max_streams']['pipeline']}); {o['verdict']['streams']} cameras need "
@@ -735,8 +752,8 @@ def run(
             f"bench sweep on {o['machine']}: {v['streams']} streams "
             f"{'PASS' if v['pass'] else 'FAIL'}; most streams within the SLO: pipeline "
             f"{o['max_streams']['pipeline']}, naive on the same export "
-            f"{o['max_streams']['naive_export']} ({o['x_naive_export']}x), naive PyTorch "
-            f"{o['max_streams']['naive']} ({o['x_naive']}x); what fits: {fits['most_streams']} "
+            f"{against_naive(o, 'naive_export')}, naive PyTorch {against_naive(o, 'naive')}; "
+            f"what fits: {fits['most_streams']} "
             f"cameras ({(fits.get('checked_by_run') or {}).get('most_streams')} checked by the "
             f"run), {v['streams']} need {fits['cores_needed']} cores; overload "
             f"{ov.get('x_capacity')}x: {ov.get('ratio_to_max')} of the most frames/s, "
