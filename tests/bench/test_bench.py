@@ -43,9 +43,14 @@ def test_a_run_from_clips_meets_its_targets_and_reports(bench_project, registry)
     assert s["fight_analytic"]["coverage"] == 1.0 and s["fight_analytic"]["streams"] == 4
     assert s["least_served_ratio"] >= 0.6 and s["gated_share"] is not None
     assert s["what_fits"]["most_streams"] > 0
+    # the other profile there is: the hot spots at keyframes, without their fight analytic
+    plain = s["what_fits"]["without_fight_analytic"]
+    assert plain["most_streams"] >= s["what_fits"]["most_streams"]
+    assert plain["cores_needed"] < s["what_fits"]["cores_needed"]
     run = json.loads((root / "reports" / "bench" / "run.json").read_text())
     assert run["slo"] == s["slo"] and "latencies_ms" not in run
-    assert "| stream |" in (root / "reports" / "bench" / "run.md").read_text()
+    report = (root / "reports" / "bench" / "run.md").read_text()
+    assert "| stream |" in report and "with the hot spots at keyframes only" in report
 
 
 def test_a_corrupt_clip_is_reported_and_the_others_go_on(bench_project, registry, tmp_path):

@@ -232,7 +232,9 @@ def run_need(summary: dict, profiles: Callable[[int], list[StreamProfile]]) -> C
     A hot spot's cost comes from the hot spots whose fight analytic ran the whole window
     where there are any: one an overloaded worker shed and took back spent part of its time
     waiting for a keyframe and refilling its window, and seemed to cost a third of what it
-    does (440 streams on 2 cores: 0.005-0.012 core against 0.03-0.04).
+    does (440 streams on 2 cores: 0.005-0.012 core against 0.03-0.04). A hot spot's camera
+    in a profile without its fight analytic (`stream_profiles(..., "none")`) is decoded at
+    keyframes only, and costs what the run's keyframes-only streams did.
 
     Example:
         >>> from ambon_cv.bench.profiles import StreamProfile
@@ -241,6 +243,11 @@ def run_need(summary: dict, profiles: Callable[[int], list[StreamProfile]]) -> C
         >>> a = StreamProfile("a", "a", "sub", "all", 0.5, ("garbage", "fight"), fight=True)
         >>> run_need(run, lambda n: [a] * n)(2, 1.0)
         0.08
+        >>> quiet = {"camera": "b", "decode": "keyframes", "fixed_core": 0.002}
+        >>> run["per_stream"].append(quiet)
+        >>> a_plain = StreamProfile("a", "a", "sub", "keyframes", 0.5, ("garbage",))
+        >>> run_need(run, lambda n: [a_plain] * n)(2, 1.0)  # a at keyframes, as b was
+        0.004
     """
     fixed: dict[str, list[float]] = {}
     whole = [p for p in summary["per_stream"] if p.get("fight_coverage") == 1.0]
@@ -251,9 +258,18 @@ def run_need(summary: dict, profiles: Callable[[int], list[StreamProfile]]) -> C
     whole_cost = float(np.mean([p["fixed_core"] for p in whole])) if whole else None
     mean_fixed = {c: float(np.mean(v)) for c, v in fixed.items()}
     overall = float(np.mean(list(mean_fixed.values()))) if mean_fixed else 0.0
+    hot = {p["camera"] for p in summary["per_stream"] if p.get("fight_coverage") is not None}
+    keyframes = [
+        p["fixed_core"]
+        for p in summary["per_stream"]
+        if p.get("fight_coverage") is None and p.get("decode") == "keyframes"
+    ]
+    keyframe_cost = float(np.mean(keyframes)) if keyframes else overall
     slot_s = summary.get("slot_s") or 0.0
 
     def cost(p: StreamProfile) -> float:
+        if not p.fight and p.camera in hot:  # a hot spot without its analytic
+            return keyframe_cost
         if p.fight and whole_cost is not None and p.camera not in mean_fixed:
             return whole_cost
         return mean_fixed.get(p.camera, overall)

@@ -219,10 +219,15 @@ def bench(
     summary["source"] = source or b.source
     summary["machine"] = cpu_line()
     mode = fight_mode(params, config)
-    need = costs.run_need(summary, lambda k: stream_profiles(registry, k, mode))
-    summary["what_fits"] = costs.what_fits(
-        need, costs.cores() * (b.emulate.core_share or 1.0), b.streams
-    )
+    cores_here = costs.cores() * (b.emulate.core_share or 1.0)
+
+    def fits(fights: str) -> dict:
+        need = costs.run_need(summary, lambda k: stream_profiles(registry, k, fights))
+        return costs.what_fits(need, cores_here, b.streams)
+
+    summary["what_fits"] = fits(mode)
+    if mode == "analytic":  # the other profile there is: hot spots at keyframes
+        summary["what_fits"]["without_fight_analytic"] = fits("none")
     summary["emulation"] = emulation
     if report:
         out = root / "reports" / "bench"
@@ -572,6 +577,44 @@ def _other_fits(o: dict) -> list[str]:
     ]
 
 
+def _run_fits(fits: dict | None) -> list[str]:
+    """A single run's what-fits lines: the most cameras at the default profile, the cores the
+    55 need, the share of the analysis rates at which they fit here, and the same with the hot
+    spots at keyframes only.
+
+    Example:
+        >>> fits = {"headroom": 0.85, "streams": 55, "most_streams": 24, "cores_needed": 1.2,
+        ...     "rate_scale_for_all": None, "without_fight_analytic": {"headroom": 0.85,
+        ...     "streams": 55, "most_streams": 80, "cores_needed": 0.4, "rate_scale_for_all": 1.0}}
+        >>> first, plain = _run_fits(fits)
+        >>> first.split("; ")[1]
+        '55 need 1.2 cores, and do not fit here even at a tenth of the analysis rates'
+        >>> plain.split(": ")[1]
+        '80 cameras fit; 55 need 0.4 cores, or fit here at 100% of the analysis rates'
+    """
+    if not fits:
+        return []
+
+    def where(f: dict) -> str:
+        scale = f["rate_scale_for_all"]
+        if scale:
+            return f", or fit here at {scale:.0%} of the analysis rates"
+        return ", and do not fit here even at a tenth of the analysis rates"
+
+    lines = [
+        f"- what fits (this run's own costs, at most {fits['headroom']:.0%} of the cores): "
+        f"{fits['most_streams']} cameras at the default profile; {fits['streams']} need "
+        f"{fits['cores_needed']} cores{where(fits)}"
+    ]
+    if plain := fits.get("without_fight_analytic"):
+        lines.append(
+            "- with the hot spots at keyframes only (no fight analytic): "
+            f"{plain['most_streams']} cameras fit; {plain['streams']} need "
+            f"{plain['cores_needed']} cores{where(plain)}"
+        )
+    return lines
+
+
 def _overload_lines(o: dict) -> list[str]:
     ov = o.get("overload")
     if not ov:
@@ -635,16 +678,7 @@ def run_markdown(s: dict) -> str:
         "view's detections",
         f"- least / most served stream: {s.get('least_served_ratio')} / "
         f"{s.get('most_served_ratio')} of its target",
-        *(
-            [
-                f"- what fits (this run's own costs, at most {s['what_fits']['headroom']:.0%} "
-                f"of the cores): {s['what_fits']['most_streams']} cameras at the default "
-                f"profile; {s['what_fits']['streams']} need {s['what_fits']['cores_needed']} "
-                "cores"
-            ]
-            if s.get("what_fits")
-            else []
-        ),
+        *_run_fits(s.get("what_fits")),
         "",
         "| stream | decode | target fps | analysed fps | ratio | dropped | reconnects "
         "| last error |",
