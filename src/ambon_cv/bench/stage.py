@@ -577,6 +577,14 @@ def _other_fits(o: dict) -> list[str]:
     ]
 
 
+def _fits_here(fits: dict) -> str:
+    """The share of the default analysis rates at which the streams fit, as a clause."""
+    scale = fits["rate_scale_for_all"]
+    if scale:
+        return f", or fit here at {scale:.0%} of the default analysis rates"
+    return ", and do not fit here even at a tenth of the analysis rates"
+
+
 def _run_fits(fits: dict | None) -> list[str]:
     """A single run's what-fits lines: the most cameras at the default profile, the cores the
     55 need, the share of the analysis rates at which they fit here, and the same with the hot
@@ -590,27 +598,20 @@ def _run_fits(fits: dict | None) -> list[str]:
         >>> first.split("; ")[1]
         '55 need 1.2 cores, and do not fit here even at a tenth of the analysis rates'
         >>> plain.split(": ")[1]
-        '80 cameras fit; 55 need 0.4 cores, or fit here at 100% of the analysis rates'
+        '80 cameras fit; 55 need 0.4 cores, or fit here at 100% of the default analysis rates'
     """
     if not fits:
         return []
-
-    def where(f: dict) -> str:
-        scale = f["rate_scale_for_all"]
-        if scale:
-            return f", or fit here at {scale:.0%} of the analysis rates"
-        return ", and do not fit here even at a tenth of the analysis rates"
-
     lines = [
         f"- what fits (this run's own costs, at most {fits['headroom']:.0%} of the cores): "
         f"{fits['most_streams']} cameras at the default profile; {fits['streams']} need "
-        f"{fits['cores_needed']} cores{where(fits)}"
+        f"{fits['cores_needed']} cores{_fits_here(fits)}"
     ]
     if plain := fits.get("without_fight_analytic"):
         lines.append(
             "- with the hot spots at keyframes only (no fight analytic): "
             f"{plain['most_streams']} cameras fit; {plain['streams']} need "
-            f"{plain['cores_needed']} cores{where(plain)}"
+            f"{plain['cores_needed']} cores{_fits_here(plain)}"
         )
     return lines
 
@@ -710,12 +711,7 @@ def sweep_markdown(o: dict) -> str:
         f"cores): {o['what_fits']['most_streams']} cameras at the default profile (the sweep "
         f"held {o['max_streams']['pipeline']}); {o['verdict']['streams']} cameras need "
         f"{o['what_fits']['cores_needed']} cores at the default profile"
-        + (
-            f", or fit here at {o['what_fits']['rate_scale_for_all']:.0%} of the default "
-            "analysis rates"
-            if o["what_fits"]["rate_scale_for_all"]
-            else ", and do not fit here even at a tenth of the analysis rates"
-        ),
+        + _fits_here(o["what_fits"]),
         *_other_fits(o),
         *_overload_lines(o),
         *[
