@@ -9,8 +9,10 @@ model recognise the scene instead of the fight. Every fold here keeps each recor
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +20,7 @@ from ambon_cv.curate.records import recording_groups
 from ambon_cv.errors import AmbonError
 
 CLASSIFIERS = ("vote", "extra_trees", "logistic")
+ClassifierFactory = Callable[[int, int], Any]  # (trees, seed) -> an unfitted classifier
 
 
 class FightModelError(AmbonError, ValueError):
@@ -38,11 +41,21 @@ def labelled_clips(folder: Path) -> tuple[list[Path], np.ndarray, np.ndarray]:
     return paths, np.array(labels), np.array(owner)
 
 
-def make_classifier(name: str = "vote", trees: int = 500, seed: int = 0):
+def make_classifier(name: str | ClassifierFactory = "vote", trees: int = 500, seed: int = 0):
     """A fresh, unfitted classifier by name. `vote` averages the probabilities of extra trees
     and a logistic regression on standardised features (better than either, by measurement:
-    `benchmarks/fight_cv.py`). Trees predict on one thread: the live analytic scores one
-    window at a time, where a thread pool costs more than it saves."""
+    `benchmarks/fight_cv.py`, `benchmarks/fight_classifiers.py`). Trees predict on one thread:
+    the live analytic scores one window at a time, where a thread pool costs more than it
+    saves. A benchmark may pass a factory `(trees, seed) -> classifier` in place of a name, to
+    cross-validate an option the stage does not ship.
+
+    Example:
+        >>> from sklearn.dummy import DummyClassifier
+        >>> make_classifier(lambda trees, seed: DummyClassifier(random_state=seed), 10, 3)
+        DummyClassifier(random_state=3)
+    """
+    if callable(name):
+        return name(trees, seed)
     if name == "vote":
         from sklearn.ensemble import VotingClassifier
 
@@ -171,7 +184,7 @@ def augmented_subset(augmented: Augmented | None, idx: np.ndarray) -> Augmented 
 def fit_classifier(
     x: np.ndarray,
     y: np.ndarray,
-    classifier: str = "vote",
+    classifier: str | ClassifierFactory = "vote",
     trees: int = 500,
     seed: int = 0,
     extra: tuple[np.ndarray, np.ndarray] | None = None,
@@ -224,7 +237,7 @@ def grouped_cv(
     groups: np.ndarray,
     folds: int = 5,
     seed: int = 0,
-    classifier: str = "vote",
+    classifier: str | ClassifierFactory = "vote",
     trees: int = 500,
     threshold: float = 0.5,
     repeats: int = 1,
