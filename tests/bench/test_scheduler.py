@@ -45,8 +45,8 @@ def test_past_capacity_fights_go_by_priority_and_the_detector_is_shared_fairly()
         p.rate_fps * (COSTS.frame_s + (0 if f else COSTS.keyframe_s))
         for p, f in zip(plan.profiles, plan.fight_on, strict=True)
     )
-    assert plan.share == pytest.approx((0.9 - 9 * 0.05) / detector)
-    assert 0 < plan.share < 1
+    assert plan.wanted == pytest.approx((0.9 - 9 * 0.05) / detector)
+    assert 0 < plan.wanted < 1
 
 
 def test_falling_behind_lowers_the_budget_and_keeping_up_restores_it():
@@ -71,29 +71,45 @@ def test_a_worker_with_time_to_spare_past_capacity_takes_more_and_gives_it_back(
     quiet = [_quiet(f"q{k}") for k in range(400)]  # 400 x 0.5 x 12 ms = 2.4 cores asked
     plan = Scheduler(quiet, budget_cores=0.9)
     plan.plan(COSTS)
-    planned = plan.share
+    planned = plan.wanted
     assert planned == pytest.approx(0.375)
     for _ in range(3):  # it slept half of each plan and kept up: the costs plan too little
         plan.feedback(behind=False, idle=0.5)
         plan.plan(COSTS)
-    assert plan.share == pytest.approx(planned * 1.125**3)
-    plan.feedback(behind=False, idle=0.05)  # busy: the share holds
+    assert plan.wanted == pytest.approx(planned * 1.125**3)
+    plan.feedback(behind=False, idle=0.05)  # busy: what it asks for holds
     plan.plan(COSTS)
-    assert plan.share == pytest.approx(planned * 1.125**3)
+    assert plan.wanted == pytest.approx(planned * 1.125**3)
     plan.feedback(behind=True)  # one late plan is a burst: the boost holds
     plan.plan(COSTS)
-    assert plan.share == pytest.approx(planned * 1.125**3)
+    assert plan.wanted == pytest.approx(planned * 1.125**3)
     plan.feedback(behind=False)
     for _ in range(2):  # a full queue, then late frames: the boost comes back down
         plan.feedback(behind=False, crowded=True)
     plan.feedback(behind=True)
     plan.feedback(behind=True)  # late at two plans running: a lasting lag
     plan.plan(COSTS)
-    assert plan.share == pytest.approx(planned * 1.125**3 * 0.9**3 * 0.85)
+    assert plan.wanted == pytest.approx(planned * 1.125**3 * 0.9**3 * 0.85)
     for _ in range(20):  # never below what the costs plan
         plan.feedback(behind=False, crowded=True)
     plan.plan(COSTS)
-    assert plan.share == pytest.approx(planned)
+    assert plan.wanted == pytest.approx(planned)
+
+
+def test_the_share_moves_towards_what_the_costs_ask_by_a_tenth_a_plan():
+    quiet = [_quiet(f"q{k}") for k in range(400)]  # 2.4 cores asked of 0.9: 0.375 wanted
+    plan = Scheduler(quiet, budget_cores=0.9)
+    shares = []
+    for _ in range(12):
+        plan.plan(COSTS)
+        shares.append(plan.share)
+    assert plan.wanted == pytest.approx(0.375)
+    assert shares[:3] == pytest.approx([0.9, 0.81, 0.729])  # down by 10% a plan ...
+    assert shares[-1] == pytest.approx(0.375)  # ... until it is there, not below
+    fits = Scheduler(quiet[:100], budget_cores=0.9)  # 0.6 core asked: all of it
+    fits.share = 0.5  # as if it had just been past capacity
+    fits.plan(COSTS)
+    assert fits.wanted == 1.0 and fits.share == pytest.approx(0.55)  # up by 10% a plan
 
 
 def test_a_load_that_fits_is_not_boosted_by_sleeping():
