@@ -33,10 +33,11 @@ falls behind and raised back while it keeps up), and decides:
 5. **The share moves by at most `STEP` of itself a plan** towards what the costs ask. The
    costs a plan measures move with the share (the gate, the batch sizes), and a share that
    followed them at once swung plan to plan at 440 streams on 2 cores (0.23 to 0.89 within
-   seconds), moving every stream's slots each time, so frames for analysis came in waves.
-   Limited to 10% a plan, four single runs each, alternated with the unlimited share on an
-   Intel Xeon (2026-12-07), analysed 96.0-120.85 frames/s at 440 streams (mean 110.4)
-   against 89.85-100.55 (95.1), and 87.25-102.65 at 210 (98.1) against 92.95-101.45 (97.7).
+   seconds), moving every stream's slots each time (the frames taken for analysis still come
+   in waves at 440 with the limit: README). Limited to 10% a plan, four single runs each,
+   alternated with the unlimited share on an Intel Xeon (2026-12-07), analysed 96.0-120.85
+   frames/s at 440 streams (mean 110.4) against 89.85-100.55 (95.1), and 87.25-102.65 at
+   210 (98.1) against 92.95-101.45 (97.7).
 
 Example:
     >>> from ambon_cv.bench.profiles import StreamProfile
