@@ -112,6 +112,15 @@ def test_the_share_moves_towards_what_the_costs_ask_by_a_tenth_a_plan():
     assert fits.wanted == 1.0 and fits.share == pytest.approx(0.55)  # up by 10% a plan
 
 
+def test_a_share_still_climbing_back_to_a_load_that_fits_is_not_boosted():
+    plan = Scheduler([_quiet(f"q{k}") for k in range(100)], budget_cores=0.9)  # 0.6 core
+    plan.share = 0.5  # just past capacity: the share climbs back by 10% a plan
+    for _ in range(5):
+        plan.plan(COSTS)
+        plan.feedback(behind=False, idle=0.5)  # asleep: the load fits, nothing to take
+    assert plan.wanted == 1.0 and plan.share < 1.0 and plan.boost == 1.0
+
+
 def test_a_load_that_fits_is_not_boosted_by_sleeping():
     plan = Scheduler([_quiet("a"), _hot("b")], budget_cores=0.9)
     for _ in range(5):

@@ -173,7 +173,7 @@ class Scheduler:
             self.pressure = min(1.0, self.pressure * 1.1)
         if self._behind >= 2 or crowded:
             self.boost = max(1.0, self.boost * 0.9)
-        elif idle > IDLE and self.share < 1.0:  # past capacity with time to spare
+        elif idle > IDLE and self.wanted < 1.0:  # past capacity with time to spare
             self.boost = min(MOST_BOOST, self.boost * (1.0 + idle / 4))
 
     @property
