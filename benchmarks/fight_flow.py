@@ -52,14 +52,19 @@ OPTIONS = [
     ("Farneback, 5 px polynomial", _farneback(2, 2, 5, 1.1), {}),
     ("Farneback, 112 px", None, {"width": 112}),
     ("Farneback, 96 px", None, {"width": 96}),
-    ("Farneback, 10 flows/s", None, {"flow_fps": 10.0}),
-    ("Farneback, 6.25 flows/s", None, {"flow_fps": 6.25}),
+    ("Farneback, at least 10 flows/s", None, {"flow_fps": 10.0}),
+    ("Farneback, at least 6.25 flows/s", None, {"flow_fps": 6.25}),
     ("DIS ultrafast", _dis(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST), {}),
     ("DIS ultrafast, 4 px patches every 2 px", _dis(
         cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, PatchSize=4, PatchStride=2), {}),
     ("DIS fast", _dis(cv2.DISOPTICAL_FLOW_PRESET_FAST), {}),
     ("DIS medium", _dis(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM), {}),
 ]  # fmt: skip
+
+
+def _flows_at_25(overrides: dict) -> float:
+    """Flows a second an option takes from a 25 fps camera."""
+    return motion.flows_a_second(25, overrides.get("flow_fps", 0))
 
 
 def flow_ms(flows, widths: list[int], frames: list[np.ndarray], rounds: int = 7) -> list[float]:
@@ -119,7 +124,7 @@ def main() -> None:
         "| flow | ms a flow | flow ms per second of a 25 fps camera | accuracy | ROC-AUC |",
         "|---|---|---|---|---|",
         *[
-            f"| {name} | {cost:.2f} | {cost * (overrides.get('flow_fps') or 25.0):.0f} | "
+            f"| {name} | {cost:.2f} | {cost * _flows_at_25(overrides):.0f} | "
             f"{cv.accuracy_mean:.3f} ± {cv.accuracy_std:.3f} | "
             f"{cv.roc_auc_mean:.3f} ± {cv.roc_auc_std:.3f} |"
             for (name, cost, cv), (_, _, overrides) in zip(rows, OPTIONS, strict=True)

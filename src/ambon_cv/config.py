@@ -310,6 +310,12 @@ class FightStreaming(_Strict):
 
     window_s: float = Field(2.0, gt=0, description="seconds of motion each score looks at")
     hop_s: float = Field(0.5, gt=0, description="a new score every hop_s seconds")
+    flow_fps: float = Field(
+        10.0,
+        ge=0,
+        description="the least flows a second: each camera's frames in the longest whole "
+        "steps that keep at least this many (0: every frame)",
+    )
 
 
 class FightsParams(_Strict):
@@ -328,7 +334,9 @@ class FightsParams(_Strict):
     width: int = Field(128, ge=32, description="optical flow on a grey copy this wide")
     interval_s: float = Field(0.16, gt=0, description="region: flow summed over this interval")
     window_fraction: float = Field(0.25, gt=0, le=1, description="region: window / view width")
-    flow_fps: float = Field(0.0, ge=0, description="region: frames used per s (0: every frame)")
+    flow_fps: float = Field(
+        0.0, ge=0, description="region: the training clips' least flows per s (0: every frame)"
+    )
     statistics_fps: float = Field(10.0, gt=0, description="statistics: frames sampled per s")
     slower_cameras: list[Annotated[int, Field(ge=2)]] = Field(
         default_factory=lambda: [2, 3],

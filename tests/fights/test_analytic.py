@@ -16,6 +16,7 @@ from ambon_cv.fights.classifier import FightModel
 from ambon_cv.fights.footage import clip_windows, window_labels
 from ambon_cv.fights.motion import (
     MotionIntervals,
+    flows_a_second,
     region_features,
     slower_camera_features,
     window_features,
@@ -139,6 +140,25 @@ def test_a_slower_cameras_view_measures_what_that_camera_measures(tmp_path):
     broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
     with pytest.raises(ClipDecodeError, match=r"polda-04_broken\.mp4"):
         slower_camera_features(broken, [2], 8.0)
+
+
+def test_the_live_analytic_takes_each_camera_in_whole_steps_of_its_least_flows(tmp_path):
+    """At least 10 flows a second: a 25 fps camera every 2nd frame (12.5), 20 and 30 fps every
+    2nd and 3rd (10), 10 and 15 fps every frame; so a 25 fps camera's flow is exactly the
+    slower-camera view training sees, while the clip itself trains at every frame."""
+    for fps, flows in ((10, 10), (15, 15), (20, 10), (25, 12.5), (30, 10)):
+        m = MotionIntervals(width=64, flow_fps=10)
+        used = [t for t, image in frames(2.0, fps) if m.wants(t) and (m.push(t, image) or True)]
+        assert len(used) / 2.0 == pytest.approx(flows) == flows_a_second(fps, 10)
+    fast = moving_square(tmp_path / "fast.mp4", 25, 640)
+    settings = {"width": 128, "interval_s": 0.16}
+    live = region_features(fast, **settings, flow_fps=10)
+    assert np.array_equal(live, slower_camera_features(fast, [2], 8.0, **settings)[0])
+    capped = clip_windows(fast, {**settings, "stream_flow_fps": 10}, 1.0, 0.5)
+    every = clip_windows(fast, settings, 1.0, 0.5)
+    assert np.array_equal(capped[2], every[2])  # the whole clip: as training sees it
+    assert np.array_equal(capped[2], region_features(fast, **settings))
+    assert len(capped[1]) == len(every[1]) and not np.array_equal(capped[1], every[1])
 
 
 def test_motion_intervals_start_afresh_after_a_gap():

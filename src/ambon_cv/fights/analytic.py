@@ -1,6 +1,8 @@
 """The streaming fight analytic: the clip classifier over a sliding window of a live stream.
 
-One camera's frames go in as they are decoded (any rate, any size); every `hop_s` seconds the
+One camera's frames go in as they are decoded (any rate, any size; it takes at least
+`fights.stream.flow_fps` of them a second, in whole steps: a 25 fps camera every 2nd, exactly
+the slower-camera view training saw); every `hop_s` seconds the
 last `window_s` seconds of interval motion rows are pooled exactly as a training clip is
 (`motion.window_features`) and scored by the classifier. Each score comes out as `Detections`
 (one `fight` box where the motion is busiest, confidence = the calibrated fight probability),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ambon_cv.fights.motion import SlidingWindows, window_features
+from ambon_cv.fights.motion import MotionIntervals, SlidingWindows, window_features
 from ambon_cv.frames.sample import ClipDecodeError, sample_clip
 
 
@@ -36,25 +36,34 @@ def clip_windows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(window end times, their feature rows, the whole clip as one window, the seconds of
     motion measured) of one clip, a window every `hop_s` seconds as the streaming analytic
-    scores them."""
+    scores them (at its least flows a second), the whole clip as training sees it (at the
+    training clips' `flow_fps`: the same pass of the frames when the two agree)."""
     windows = SlidingWindows(features, window_s, hop_s)
+    live = windows.intervals
+    whole_rate = float(features.get("flow_fps", 0.0))
+    whole = None  # the whole clip's own flow, when training takes other frames than the stream
+    if whole_rate != live.flow_fps:
+        whole = MotionIntervals(live.width, live.interval_s, live.window_fraction, whole_rate, 1e9)
     rows: list[tuple[float, list[float]]] = []
     ends, feats = [], []
     for f in sample_clip(path, "fixed_rate", rate_fps=1000.0, colour="luma"):
+        row = whole.push(f.time_s, f.image) if whole is not None else None
+        if row is not None:
+            rows.append(row)
         if not windows.wants(f.time_s):
             continue
         out = windows.push(f.time_s, f.image)
-        if windows.row is not None:
+        if windows.row is not None and whole is None:
             rows.append(windows.row)
         if out is not None:
             ends.append(out[0])
             feats.append(out[1])
     if not rows:
         raise ClipDecodeError(f"{path}: too short for one motion interval")
-    whole = window_features([r for _, r in rows])
-    x = np.stack(feats) if feats else np.zeros((0, len(whole)))
+    pooled = window_features([r for _, r in rows])
+    x = np.stack(feats) if feats else np.zeros((0, len(pooled)))
     seconds = rows[-1][0] - rows[0][0] + windows.intervals.interval_s
-    return np.array(ends), x, whole, float(seconds)
+    return np.array(ends), x, pooled, float(seconds)
 
 
 @dataclass

@@ -214,11 +214,21 @@ class MotionIntervals:
     """The region motion of a live stream, one row per interval, computed as frames arrive.
 
     Frames may come at any rate and size: each is reduced to a grey copy `width` pixels wide
-    (so flow is in a share of the view, not in the camera's pixels), frames closer than
-    1/`flow_fps` to the last one used are skipped (0: use every frame), flow between the frames
-    used is summed until `interval_s` seconds have passed, and the sum is scaled to exactly
-    `interval_s` so a 10 fps and a 25 fps camera measure the same motion. A gap longer than
-    `max_gap_s` (a dropped stream) starts afresh.
+    (so flow is in a share of the view, not in the camera's pixels); with `flow_fps` set, the
+    camera's frames are taken in the longest whole steps that keep at least `flow_fps` flows a
+    second (a 25 fps camera every 2nd frame for 10, 30 fps every 3rd, 15 fps every one; 0:
+    every frame); flow between the frames used is summed until `interval_s` seconds have
+    passed, and the sum is scaled to exactly `interval_s` so a 10 fps and a 25 fps camera
+    measure the same motion. A gap longer than `max_gap_s` (a dropped stream) starts afresh.
+
+    Example (a 25 fps camera, at least 10 flows a second):
+        >>> m, used = MotionIntervals(flow_fps=10), []
+        >>> for k in range(9):
+        ...     if m.wants(k / 25):
+        ...         used.append(k)
+        ...         _ = m.push(k / 25, np.zeros((9, 16), np.uint8))
+        >>> used
+        [0, 2, 4, 6, 8]
     """
 
     def __init__(
@@ -230,8 +240,10 @@ class MotionIntervals:
         max_gap_s: float = 1.0,
     ) -> None:
         self.width, self.interval_s, self.window_fraction = width, interval_s, window_fraction
-        self.min_step_s = 1.0 / flow_fps if flow_fps > 0 else 0.0
+        self.flow_fps = flow_fps
+        self.step_s = 1.0 / flow_fps if flow_fps > 0 else 0.0  # the longest gap between flows
         self.max_gap_s = max_gap_s
+        self._seen, self._spacing = -1.0, 0.0  # the last frame offered, the camera's frame gap
         self.reset()
 
     def reset(self) -> None:
@@ -243,8 +255,15 @@ class MotionIntervals:
         self.busiest = (0.5, 0.5)  # centre of the last interval's busiest window (shares)
 
     def wants(self, t: float) -> bool:
-        """Whether a frame at `t` would be used (callers can skip converting the others)."""
-        return self._grey is None or t - self._t >= self.min_step_s - 1e-3 or t < self._t
+        """Whether a frame at `t` would be used (callers can skip converting the others): it is
+        if the camera's next frame would come more than 1/`flow_fps` after the last one used.
+        Each frame is offered once (asking again about the same `t` is the same question)."""
+        if t != self._seen:
+            self._spacing = t - self._seen if 0 < t - self._seen <= self.max_gap_s else 0.0
+            self._seen = t
+        if self._grey is None or t < self._t:
+            return True
+        return t - self._t + self._spacing > self.step_s + 1e-3
 
     def push(self, t: float, image: np.ndarray) -> tuple[float, list[float]] | None:
         """Feed one frame (BGR or grey, any size); returns (end time, row) when an interval
@@ -274,6 +293,26 @@ class MotionIntervals:
         return t, row
 
 
+def live_flow_fps(features: dict) -> float:
+    """The least flows a second the live analytic takes (`MotionIntervals.flow_fps`): the
+    stream's setting, or the training clips' for a model saved before there was one."""
+    return float(features.get("stream_flow_fps", features.get("flow_fps", 0.0)))
+
+
+def flows_a_second(camera_fps: float, flow_fps: float) -> float:
+    """The flows a second `MotionIntervals(flow_fps=...)` takes from a camera sending
+    `camera_fps` frames a second: every k-th frame, k the longest whole step that keeps at
+    least `flow_fps` (the camera's own rate when it is slower).
+
+    Example:
+        >>> [flows_a_second(fps, 10) for fps in (10, 15, 20, 25, 30)]
+        [10.0, 15.0, 10.0, 12.5, 10.0]
+    """
+    if flow_fps <= 0 or camera_fps <= flow_fps:
+        return float(camera_fps)
+    return camera_fps / int(camera_fps / flow_fps + 1e-6)
+
+
 def window_features(rows: list[list[float]] | np.ndarray) -> np.ndarray:
     """One window's feature vector from its interval rows: each row feature pooled over the
     window (mean, spread, max, 90th percentile) and the burstiness of intensity and overall
@@ -300,9 +339,10 @@ class SlidingWindows:
     `window_s` seconds of interval rows (`window_features`), pooled exactly as a training clip
     is. The one definition of a window, for the live analytic and for scoring recorded clips.
 
-    `features` is the analytic's settings (width, interval_s, window_fraction, flow_fps, and
-    window_s / hop_s unless given). After each `push`, `row` is the interval row that frame
-    closed (None if it closed none), for a caller that also wants the whole clip."""
+    `features` is the analytic's settings (width, interval_s, window_fraction, the live
+    analytic's least flows a second `stream_flow_fps` (else the training clips' `flow_fps`),
+    and window_s / hop_s unless given). After each `push`, `row` is the interval row that frame
+    closed (None if it closed none)."""
 
     def __init__(
         self, features: dict, window_s: float | None = None, hop_s: float | None = None
@@ -314,7 +354,7 @@ class SlidingWindows:
             int(f.get("width", 160)),
             float(f.get("interval_s", 0.16)),
             float(f.get("window_fraction", 0.25)),
-            float(f.get("flow_fps", 0.0)),
+            live_flow_fps(f),
         )
         self.rows: deque[tuple[float, list[float]]] = deque()
         self.next_end: float | None = None

@@ -34,13 +34,14 @@ from ambon_cv.fights.classifier import (
     labelled_clips,
 )
 from ambon_cv.fights.footage import clip_windows
-from ambon_cv.fights.motion import clip_features, slower_camera_features
+from ambon_cv.fights.motion import clip_features, flows_a_second, slower_camera_features
 from ambon_cv.frames.sample import ClipDecodeError
 from ambon_cv.metrics import write_report, write_table
 from ambon_cv.paths import write_json
 from ambon_cv.real_data import how_to_add, real_folder
 
 MODEL_DIR = Path("classifiers") / "fight-clips"
+STREAM_SETTINGS = ("window_s", "hop_s", "stream_flow_fps")  # the live analytic's, not a clip's
 OUT_OF_FOLD = "out_of_fold.json"
 
 
@@ -56,12 +57,13 @@ def feature_settings(p: FightsParams) -> dict:
         "statistics_fps": p.statistics_fps,
         "window_s": p.stream.window_s,
         "hop_s": p.stream.hop_s,
+        "stream_flow_fps": p.stream.flow_fps,
     }
 
 
 def clip_settings(settings: dict) -> dict:
-    """`settings` without the streaming window (what `motion.clip_features` takes)."""
-    return {k: v for k, v in settings.items() if k not in ("window_s", "hop_s")}
+    """`settings` without the streaming ones (what `motion.clip_features` takes)."""
+    return {k: v for k, v in settings.items() if k not in STREAM_SETTINGS}
 
 
 def _features_or_error(args: tuple[Path, dict]) -> tuple[np.ndarray, np.ndarray, float] | str:
@@ -215,7 +217,11 @@ def train_fight_model(
         "threshold": calibration.threshold,
         "calibration": asdict(calibration),
         "cross_validation": cross_validation,
-        "window": {"window_s": p.stream.window_s, "hop_s": p.stream.hop_s},
+        "window": {
+            "window_s": p.stream.window_s,
+            "hop_s": p.stream.hop_s,
+            "flow_fps": p.stream.flow_fps,
+        },
         "clips_per_class": {"fight": int(y.sum()), "no_fight": int(len(y) - y.sum())},
         "slower_camera_views": {
             "steps": p.slower_cameras,
@@ -329,6 +335,17 @@ def _slower_line(views: dict | None, cv: dict) -> list[str]:
     ]
 
 
+def _live_rate(window: dict) -> str:
+    """How the live analytic takes a camera's frames, in words."""
+    least = window.get("flow_fps") or 0
+    if not least:
+        return ", on every frame"
+    return (
+        f", taking at least {least:g} of the camera's frames a second, in whole steps (a 25 fps "
+        f"camera {flows_a_second(25, least):g}, a 30 fps one {flows_a_second(30, least):g})"
+    )
+
+
 def _markdown(r: dict) -> str:
     cv = r["cross_validation"]
     folds = ", ".join(f"{a:.2f}" for a in cv["fold_accuracy"])
@@ -356,8 +373,9 @@ def _markdown(r: dict) -> str:
         "",
         *_slower_line(r.get("slower_camera_views"), cv),
         f"Live: the same classifier scores a sliding window of {r['window']['window_s']} s "
-        f"every {r['window']['hop_s']} s (`ambon_cv.fights.analytic`); out-of-fold window "
-        "scores of every clip are kept for the `evaluate` stage's real-footage alerts.",
+        f"every {r['window']['hop_s']} s (`ambon_cv.fights.analytic`){_live_rate(r['window'])}; "
+        "out-of-fold window scores of every clip, taken so, are kept for the `evaluate` "
+        "stage's real-footage alerts.",
         "",
         "Plot: `reports/fights/clips.png`. Model: `classifiers/fight-clips/` (also exported "
         "with the detector).",
