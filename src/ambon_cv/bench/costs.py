@@ -10,6 +10,7 @@ efficiency is what it analysed over that bound."""
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -150,6 +151,42 @@ def inference_cost(
             n += 1
         passes.append({"infer_s": infer_cpu / (n * batch), "post_s": post_cpu / (n * batch)})
     return {"convert_s": convert, **min(passes, key=lambda p: p["infer_s"] + p["post_s"])}
+
+
+@functools.cache
+def clip_fps(clip: Path) -> float:
+    """The frames a second `clip` was recorded at."""
+    import av
+
+    with av.open(str(clip)) as container:
+        return float(container.streams.video[0].average_rate or 0.0)
+
+
+def camera_rate_scale(
+    camera_fps: float, clip_fps: float, decode: str, least_flow_fps: float
+) -> tuple[float, float]:
+    """How much more (decoding, the fight analytic) a stream costs when its camera sends
+    `camera_fps` frames a second than its clip replayed at `clip_fps`: decoding every frame
+    grows with the frames (an upper bound: a 25 fps copy of the same scene measured 1.2-1.9x
+    a 10 fps one, not 2.5x), keyframes-only decoding takes a keyframe a group either way, and
+    the fight analytic grows with the flows it takes (`motion.flows_a_second`).
+
+    Example:
+        >>> camera_rate_scale(25, 10, "all", 10)  # 12.5 flows a second against 10
+        (2.5, 1.25)
+        >>> camera_rate_scale(25, 10, "keyframes", 10)
+        (1.0, 1.25)
+        >>> camera_rate_scale(25, 10, "all", 0)  # every frame
+        (2.5, 2.5)
+    """
+    from ambon_cv.fights.motion import flows_a_second
+
+    if camera_fps <= 0 or clip_fps <= 0:
+        return 1.0, 1.0
+    decoding = camera_fps / clip_fps if decode == "all" else 1.0
+    return decoding, flows_a_second(camera_fps, least_flow_fps) / flows_a_second(
+        clip_fps, least_flow_fps
+    )
 
 
 def cores() -> int:

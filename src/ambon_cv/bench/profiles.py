@@ -39,6 +39,7 @@ class StreamProfile:
     kinds: tuple[str, ...]  # the analytics it feeds: garbage, fight
     fight: bool = False  # the streaming fight analytic runs on its every decoded frame
     priority: int = 0  # the registry's; past capacity, fight hot spots first, then by this
+    fps: float = 0.0  # the frames a second its stream sends, as the registry says (0: unknown)
 
     @classmethod
     def of(cls, camera: Camera, name: str | None = None, fights: str = "analytic") -> StreamProfile:
@@ -65,6 +66,7 @@ class StreamProfile:
             kinds=tuple(a.kind for a in analytics),
             fight=fight,
             priority=camera.priority,
+            fps=camera.streams[stream].fps,
         )
 
 

@@ -29,6 +29,7 @@ from ambon_cv.bench.summary import summarise
 from ambon_cv.config import CameraRegistry, Params
 from ambon_cv.contract import StageIO, StageParams, StageResult, stage_result
 from ambon_cv.fights.classifier import FightModel
+from ambon_cv.fights.motion import live_flow_fps
 from ambon_cv.machine import cpu_line
 from ambon_cv.metrics import write_report, write_table
 from ambon_cv.paths import project_root, under_root, write_json
@@ -326,11 +327,24 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
     # at the gated share the default load saw: what gating saves is part of what fits
     slot_s = served_s(at_default.get("gated_share") if at_default else None)
 
-    def need(n: int, rate_scale: float, fights: str = mode_of_fights) -> float:
+    least_flows = live_flow_fps(FightModel.load(Path(config.fights)).features) if fight_s else 0
+
+    def need(
+        n: int, rate_scale: float, fights: str = mode_of_fights, camera_rates: bool = False
+    ) -> float:
+        """CPU-s a second the first `n` streams need: at the clips' frame rates, or scaled to
+        the rates their cameras send (`camera_rates`)."""
         profiles = stream_profiles(registry, n, fights)
-        analytic = sum(fight_s for prof in profiles if prof.fight)
-        analysed = sum(prof.rate_fps for prof in profiles) * rate_scale
-        return sum(stream_decode(n, fights)) + analytic + analysed * slot_s
+        total = sum(prof.rate_fps for prof in profiles) * rate_scale * slot_s
+        for k, (prof, decode) in enumerate(zip(profiles, stream_decode(n, fights), strict=True)):
+            clip = _clip_for(prof, clips, k)
+            grow = (
+                costs.camera_rate_scale(prof.fps, costs.clip_fps(clip), prof.decode, least_flows)
+                if camera_rates
+                else (1.0, 1.0)
+            )
+            total += decode * grow[0] + (fight_s * grow[1] if prof.fight else 0.0)
+        return total
 
     fits = costs.what_fits(need, cores_here, b.streams)
     # checked by the run at the default load: what the harness used against the costs alone
@@ -344,6 +358,15 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
         fits["without_fight_analytic"] = costs.what_fits(
             lambda n, scale: need(n, scale, "none"), cores_here, b.streams
         )
+    rates = {
+        "camera_fps": sorted({p.fps for p in stream_profiles(registry, b.streams, mode_of_fights)}),
+        "clip_fps": sorted({round(costs.clip_fps(c), 2) for cs in clips.values() for c in cs}),
+    }
+    if rates["camera_fps"] != rates["clip_fps"]:  # the clips replay slower or faster
+        fits["at_camera_rates"] = {
+            **rates,
+            **costs.what_fits(lambda n, s: need(n, s, camera_rates=True), cores_here, b.streams),
+        }
     out = {
         "model": _shown(config.model, root),
         "source": b.source,
@@ -568,6 +591,11 @@ def _other_fits(o: dict) -> list[str]:
         "without_fight_analytic": lambda c: (
             "with the hot spots at keyframes only (no fight analytic)"
         ),
+        "at_camera_rates": lambda c: (
+            f"at the frame rates the registry's streams send ({_fps(c['camera_fps'])} fps; the "
+            f"clips replay at {_fps(c['clip_fps'])}), decoding every frame scaled with the rate "
+            "and the fight analytic with the frames it takes"
+        ),
     }
     return [
         f"- {label(fits[key])}: {fits[key]['most_streams']} cameras fit; {n} need "
@@ -575,6 +603,10 @@ def _other_fits(o: dict) -> list[str]:
         for key, label in labels.items()
         if fits.get(key)
     ]
+
+
+def _fps(rates: list[float]) -> str:
+    return ", ".join(f"{r:g}" for r in rates)
 
 
 def _fits_here(fits: dict) -> str:
