@@ -161,6 +161,19 @@ def test_the_live_analytic_takes_each_camera_in_whole_steps_of_its_least_flows(t
     assert len(capped[1]) == len(every[1]) and not np.array_equal(capped[1], every[1])
 
 
+@pytest.mark.parametrize(("fps", "step"), [(20, 2), (25, 2), (29.97, 3), (30, 3), (15, 1)])
+def test_timestamps_rounded_to_the_millisecond_keep_the_same_step(fps, step):
+    """A recorder that stamps frames to the millisecond (33, 34, 33 ms at 30 fps) must not
+    tip a camera whose rate is a whole multiple of the least from one step to the next."""
+    m = MotionIntervals(width=64, flow_fps=10)
+    used = [
+        k
+        for k, (t, image) in enumerate(frames(3.0, fps))
+        if m.wants(round(t, 3)) and (m.push(round(t, 3), image) or True)
+    ]
+    assert np.diff(used).tolist() == [step] * (len(used) - 1)
+
+
 def test_motion_intervals_start_afresh_after_a_gap():
     m = MotionIntervals(width=64, interval_s=0.2, max_gap_s=1.0)
     rows = [m.push(t, img) for t, img in frames(1.0, 10)]

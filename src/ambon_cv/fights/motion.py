@@ -243,7 +243,8 @@ class MotionIntervals:
         self.flow_fps = flow_fps
         self.step_s = 1.0 / flow_fps if flow_fps > 0 else 0.0  # the longest gap between flows
         self.max_gap_s = max_gap_s
-        self._seen, self._spacing = -1.0, 0.0  # the last frame offered, the camera's frame gap
+        self._seen: float | None = None  # the last frame offered
+        self._spacing = 0.0  # the camera's frame gap, a running mean
         self.reset()
 
     def reset(self) -> None:
@@ -255,15 +256,23 @@ class MotionIntervals:
         self.busiest = (0.5, 0.5)  # centre of the last interval's busiest window (shares)
 
     def wants(self, t: float) -> bool:
-        """Whether a frame at `t` would be used (callers can skip converting the others): it is
-        if the camera's next frame would come more than 1/`flow_fps` after the last one used.
-        Each frame is offered once (asking again about the same `t` is the same question)."""
+        """Whether a frame at `t` would be used (callers can skip converting the others).
+
+        The camera's frame gap is followed as frames are offered (a running mean, so stamps
+        rounded to the millisecond do not move it); the step is the most whole gaps within
+        1/`flow_fps` (5% spare, so a camera at 20 or 30 fps is not on the edge of two steps),
+        and a frame is used once it is at least half a gap short of a step after the last one
+        used. Each frame is offered once: asking again about the same `t` is the same question.
+        """
         if t != self._seen:
-            self._spacing = t - self._seen if 0 < t - self._seen <= self.max_gap_s else 0.0
+            gap = t - self._seen if self._seen is not None else 0.0
+            if 0 < gap <= self.max_gap_s:
+                self._spacing = gap if not self._spacing else 0.9 * self._spacing + 0.1 * gap
             self._seen = t
-        if self._grey is None or t < self._t:
+        if self._grey is None or t < self._t or not self.step_s or not self._spacing:
             return True
-        return t - self._t + self._spacing > self.step_s + 1e-3
+        step = max(1, int(self.step_s / self._spacing + 0.05))
+        return t - self._t >= (step - 0.5) * self._spacing
 
     def push(self, t: float, image: np.ndarray) -> tuple[float, list[float]] | None:
         """Feed one frame (BGR or grey, any size); returns (end time, row) when an interval
