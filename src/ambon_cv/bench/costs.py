@@ -91,16 +91,22 @@ def gate_cost(frames: list[np.ndarray], settings, repeats: int = 3) -> float:
     return min(passes)
 
 
-def fight_cost(clip: Path, model_dir: Path, seconds: float = 20.0) -> float:
+def fight_cost(
+    clip: Path, model_dir: Path, seconds: float = 20.0, flow_fps: float | None = None
+) -> float:
     """CPU seconds the streaming fight analytic spends per second of `clip` (the grey copy,
-    motion and classifier; decoding is `decode_cost`'s), alone, as the live load runs it."""
+    motion and classifier; decoding is `decode_cost`'s), alone, as the live load runs it;
+    `flow_fps`: the least flows a second to take in place of the model's live rate."""
     import av
 
     from ambon_cv.fights.analytic import FightStream
     from ambon_cv.fights.classifier import FightModel
     from ambon_cv.frames.sample import luma
 
-    stream = FightStream(FightModel.load(model_dir))
+    model = FightModel.load(model_dir)
+    if flow_fps is not None:
+        model.features = {**model.features, "stream_flow_fps": flow_fps}
+    stream = FightStream(model)
     spent, first, last, t = 0.0, None, 0.0, 0.0
     while last - (first or 0.0) < seconds:
         with av.open(str(clip)) as container:
