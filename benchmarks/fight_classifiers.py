@@ -1,5 +1,6 @@
 """Real fights: does another classifier, or a differently sized one, beat the shipped `vote` on
-the same motion features? And does a second motion time scale add anything?
+the same motion features? Does a second motion time scale add anything? And does a far cheaper
+optical flow (OpenCV's DIS in place of Farneback) keep the accuracy?
 
 Every option is judged by the `fights` stage's 5-fold cross-validation GROUPED BY SOURCE
 RECORDING (threshold and calibration inside the folds) over two independent sets of fold
@@ -16,11 +17,13 @@ Run: .venv/bin/python benchmarks/fight_classifiers.py
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import cv2
 import numpy as np
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -30,7 +33,7 @@ from sklearn.svm import SVC
 
 from ambon_cv.config import load_params
 from ambon_cv.fights.classifier import grouped_cv, labelled_clips, make_classifier
-from ambon_cv.fights.motion import MotionIntervals, window_features
+from ambon_cv.fights.motion import MotionIntervals, _small_grey, window_features
 from ambon_cv.fights.stage import clip_feature_matrix, feature_settings
 from ambon_cv.frames.sample import sample_clip
 from ambon_cv.machine import cpu_line
@@ -101,21 +104,53 @@ CLASSIFIERS = [  # (name, classifier name or factory (trees, seed) -> classifier
     ("vote + SVM (three, averaged)", _vote_and_svm),
 ]
 INTERVALS = [(0.08,), (0.32,), (0.16, 0.32)]  # seconds of flow summed per motion row
+DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+               "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST}  # fmt: skip
 
 
-def interval_features(path: Path, settings: dict, intervals: tuple[float, ...]) -> np.ndarray:
+def dis_flow(preset: str):
+    """OpenCV's DIS optical flow at `preset`, as `MotionIntervals.flow` takes it."""
+    dis = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
+    return lambda a, b: dis.calc(a, b, None)
+
+
+def interval_features(
+    path: Path, settings: dict, intervals: tuple[float, ...], dis: str = ""
+) -> np.ndarray:
     """One clip's region features at each motion interval in `intervals`, side by side (one
-    decode and the same frames for all)."""
+    decode and the same frames for all), with Farneback's flow or DIS at preset `dis`."""
     runs = [
         MotionIntervals(settings["width"], i, settings["window_fraction"], 0.0, 1e9)
         for i in intervals
     ]
+    for run in runs:
+        run.flow = dis_flow(dis) if dis else run.flow
     rows: list[list] = [[] for _ in intervals]
     for f in sample_clip(path, "fixed_rate", rate_fps=1000.0, colour="luma"):
         for run, kept in zip(runs, rows, strict=True):
             if (out := run.push(f.time_s, f.image)) is not None:
                 kept.append(out[1])
     return np.concatenate([window_features(r) for r in rows])
+
+
+def flow_costs(paths: list[Path], width: int, frames: int = 40) -> dict[str, float]:
+    """CPU milliseconds a flow for Farneback and each DIS preset on the first `frames` grey
+    frames of each clip, one thread."""
+    cv2.setNumThreads(1)
+    pairs = []
+    for path in paths:
+        clip = sample_clip(path, "fixed_rate", rate_fps=1000.0, colour="luma")
+        greys = [_small_grey(f.image, width) for f in itertools.islice(clip, frames)]
+        pairs += list(itertools.pairwise(greys))
+    flows = {"Farneback": MotionIntervals().flow}
+    flows |= {f"DIS {preset}": dis_flow(preset) for preset in DIS_PRESETS}
+    costs = {}
+    for name, flow in flows.items():
+        start = time.process_time()
+        for a, b in pairs:
+            flow(a, b)
+        costs[name] = (time.process_time() - start) * 1000 / len(pairs)
+    return costs
 
 
 def main() -> None:
@@ -150,7 +185,15 @@ def main() -> None:
             name = f"motion rows of {' and '.join(f'{i:g}' for i in intervals)} s (was 0.16)"
             rows.append((name, judge(xi, p.classifier)))
             print(name, *(f"{cv.accuracy_mean:.3f}" for cv in rows[-1][1]), flush=True)
+        for preset in DIS_PRESETS:
+            xi = np.stack(list(pool.map(interval_features, paths, [settings] * len(paths),
+                                        [(p.interval_s,)] * len(paths),
+                                        [preset] * len(paths))))  # fmt: skip
+            name = f"DIS optical flow, preset {preset} (was Farneback)"
+            rows.append((name, judge(xi, p.classifier)))
+            print(rows[-1][0], *(f"{cv.accuracy_mean:.3f}" for cv in rows[-1][1]), flush=True)
     took = time.perf_counter() - start
+    flow_ms = flow_costs(paths[:10], settings["width"])
 
     def cell(cv) -> str:
         return (
@@ -160,7 +203,7 @@ def main() -> None:
 
     shipped = rows[0][1]
     lines = [
-        "# Real fights: other classifiers and motion time scales on the same clips",
+        "# Real fights: other classifiers, motion time scales and optical flows on the same clips",
         "",
         f"{len(y)} clips from {len(set(groups.tolist()))} recordings in `{args.folder}`, "
         f"the `fights` stage's features (`{p.features}`, {p.width} px), {p.folds}-fold "
@@ -183,6 +226,12 @@ def main() -> None:
         f"{(shipped[0].accuracy_mean + shipped[1].accuracy_mean) / 2:.3f} over both sets. "
         "A lead of about 0.01 on one set is what the draws move: read an option's two "
         "columns together, and keep one only where both hold its lead.",
+        "",
+        f"CPU ms a flow on the clips' {settings['width']} px grey frames (one thread, "
+        f"{len(paths[:10])} clips): "
+        + ", ".join(f"{name} {ms:.2f}" for name, ms in flow_ms.items())
+        + ". The region features were tuned on Farneback's flow: read the DIS rows against "
+        "the shipped one.",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")

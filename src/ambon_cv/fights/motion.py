@@ -85,7 +85,9 @@ def _small_grey(image: np.ndarray, width: int) -> np.ndarray:
 # limbs, not bodies. Grouped 5-fold CV on the 200 shared clips (5 draws): 0.853 +- 0.007,
 # ROC-AUC 0.908, against 0.830 +- 0.008 / 0.897 for the former 9 px window over 5 px (sigma 1.1),
 # at 2.9 ms a flow against 2.5 (Intel Xeon, one thread); a 3 or 13 px window, one or three
-# iterations were all worse (benchmarks/fight_cv.py measures the settings in params.yaml)
+# iterations were all worse (benchmarks/fight_cv.py measures the settings in params.yaml).
+# OpenCV's DIS flow in its place is 4-20x cheaper a flow and scores 0.66-0.72
+# (benchmarks/fight_classifiers.py)
 # (pyr_scale, levels, winsize, iterations, poly_n, poly_sigma, flags)
 FLOW = (0.5, 2, 5, 2, 7, 1.5, 0)
 
@@ -243,6 +245,7 @@ class MotionIntervals:
         self.flow_fps = flow_fps
         self.step_s = 1.0 / flow_fps if flow_fps > 0 else 0.0  # the longest gap between flows
         self.max_gap_s = max_gap_s
+        self.flow = _flow  # (grey, next grey) -> flow; benchmarks/fight_classifiers.py swaps it
         self._seen: float | None = None  # the last frame offered
         self._spacing = 0.0  # the camera's frame gap, a running mean
         self.reset()
@@ -290,7 +293,7 @@ class MotionIntervals:
             self.reset()
             self._grey, self._t, self._since = grey, t, t
             return None
-        flow = _flow(self._grey, grey)
+        flow = self.flow(self._grey, grey)
         self._summed = flow if self._summed is None else self._summed + flow
         self._grey, self._t = grey, t
         span = t - self._since
