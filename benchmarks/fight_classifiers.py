@@ -123,8 +123,8 @@ def interval_features(
         MotionIntervals(settings["width"], i, settings["window_fraction"], 0.0, 1e9)
         for i in intervals
     ]
-    for run in runs:
-        run.flow = dis_flow(dis) if dis else run.flow
+    for run in runs if dis else []:
+        run.flow = dis_flow(dis)
     rows: list[list] = [[] for _ in intervals]
     for f in sample_clip(path, "fixed_rate", rate_fps=1000.0, colour="luma"):
         for run, kept in zip(runs, rows, strict=True):
