@@ -189,13 +189,14 @@ def flow_costs(paths: list[Path], width: int, frames: int = 40) -> dict[str, flo
 
 
 def judged_twice(
-    x: np.ndarray, y: np.ndarray, groups: np.ndarray, p, repeats: int, classifier
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray, p, repeats: int, classifier, augmented=None
 ) -> tuple:
     """`classifier` on features `x` by the `fights` stage's grouped cross-validation (params
-    `p`), over the stage's fold draws and the second set `SECOND_DRAWS` seeds later."""
+    `p`), over the stage's fold draws and the second set `SECOND_DRAWS` seeds later;
+    `augmented` (features, clip index): other views of the clips, trained on with their clip."""
     how = (p.trees, p.threshold, repeats, p.inner_folds)
     return tuple(
-        grouped_cv(x, y, groups, p.folds, seed, classifier, *how)
+        grouped_cv(x, y, groups, p.folds, seed, classifier, *how, augmented=augmented)
         for seed in (p.seed, p.seed + SECOND_DRAWS)
     )
 

@@ -12,7 +12,8 @@ and overall motion). The options here keep more of the order:
   the view; a fight stays where it is);
 - the burstiness (`motion._temporal_shape`) of all 16 row figures, and the change between
   consecutive rows pooled;
-- a second busiest window half the width, described beside the quarter-width one.
+- a second busiest window half the width, described beside the quarter-width one;
+- shorter crops of each clip in time, trained on beside it (an ensemble over crops).
 
 Judged as `benchmarks/fight_classifiers.py` judges (the `fights` stage's grouped 5-fold
 cross-validation, threshold and calibration inside the folds, two sets of fold draws).
@@ -86,6 +87,23 @@ def path_figures(centres: np.ndarray) -> np.ndarray:
     step = np.linalg.norm(np.diff(centres, axis=0), axis=1)
     straight = np.linalg.norm(centres[-1] - centres[0]) / (step.sum() + 1e-6)
     return np.array([*centres.std(0), step.mean(), np.median(step), straight, (step < 0.1).mean()])
+
+
+def temporal_crops(
+    clips: list[np.ndarray], share: float, per_clip: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each clip's rows cut to `per_clip` shorter windows (`share` of its rows, at least 4,
+    evenly placed from its start to its end), pooled as a window: (features, clip index), for
+    `grouped_cv(augmented=...)`, which trains on a crop only where its clip trains."""
+    features, index = [], []
+    for i, rows in enumerate(clips):
+        k = max(4, round(len(rows) * share))
+        if k >= len(rows):
+            continue
+        for start in np.linspace(0, len(rows) - k, per_clip).round().astype(int):
+            features.append(window_features(rows[start : start + k]))
+            index.append(i)
+    return np.stack(features), np.array(index)
 
 
 def burstiness(rows: np.ndarray) -> np.ndarray:
@@ -209,8 +227,21 @@ def main() -> None:
     def beside(figures) -> np.ndarray:
         return np.hstack([shipped, np.stack([figures(*clip) for clip in clips])])
 
+    ordered = [rows for rows, _, _ in clips]
     options = [
         ("shipped window features, vote", shipped, p.classifier),
+        (
+            "+ training on half-length crops of each clip (2 a clip, start and end)",
+            shipped,
+            p.classifier,
+            temporal_crops(ordered, 0.5, 2),
+        ),
+        (
+            "+ training on crops of 0.75 of each clip (3 a clip)",
+            shipped,
+            p.classifier,
+            temporal_crops(ordered, 0.75, 3),
+        ),
         (
             f"temporal network over the rows ({STEPS} steps) alone",
             sequences,
@@ -235,8 +266,9 @@ def main() -> None:
         ),
     ]
     rows = []
-    for name, x, classifier in options:
-        rows.append((name, judged_twice(x, y, groups, p, args.repeats, classifier)))
+    for name, x, classifier, *crops in options:
+        cvs = judged_twice(x, y, groups, p, args.repeats, classifier, *crops)
+        rows.append((name, cvs))
         print(name, *(f"{cv.accuracy_mean:.3f}" for cv in rows[-1][1]), flush=True)
     took = time.perf_counter() - start
     reference = rows[0][1]
@@ -248,7 +280,8 @@ def main() -> None:
         f"{p.folds}-fold cross-validation grouped by recording, threshold and calibration "
         f"inside the folds, two sets of {args.repeats} fold draws as in "
         "`reports/fight_classifiers.md`. Rows starting with + are the shipped features with "
-        f"those figures beside them, judged by `vote`. Measured on {cpu_line()}, "
+        "those figures beside them (or those crops trained on with their clip), judged by "
+        f"`vote`. Measured on {cpu_line()}, "
         f"{took:.0f} s.",
         "",
         *TABLE_HEAD,
