@@ -21,20 +21,15 @@ Run: .venv/bin/python benchmarks/fight_appearance.py
 
 from __future__ import annotations
 
-import argparse
 import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import cv2
 import numpy as np
-from fight_classifiers import TABLE_HEAD, judged_twice, table_row
+from fight_classifiers import TABLE_HEAD, benchmark_clips, both_sets, judged_twice, table_row
 
-from ambon_cv.config import load_params
-from ambon_cv.fights.classifier import labelled_clips
 from ambon_cv.fights.motion import MotionIntervals, window_features
-from ambon_cv.fights.stage import feature_settings
 from ambon_cv.frames.sample import sample_clip
 from ambon_cv.machine import cpu_line
 
@@ -82,15 +77,9 @@ def clip_looks(path: Path, settings: dict) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--folder", type=Path, default=Path("../shared/datasets/surveillance-fights"))
-    ap.add_argument("--repeats", type=int, default=5, help="fold draws in each set")
-    ap.add_argument("--out", type=Path, default=Path("reports/fight_appearance.md"))
-    args = ap.parse_args()
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    p = load_params(Path("params.yaml")).fights
-    settings = feature_settings(p)
-    paths, y, groups = labelled_clips(args.folder)
+    args, p, settings, paths, y, groups = benchmark_clips(
+        __doc__.splitlines()[0], "reports/fight_appearance.md"
+    )
     start = time.perf_counter()
     with ProcessPoolExecutor(p.workers) as pool:
         clips = list(pool.map(clip_looks, paths, [settings] * len(paths), chunksize=2))
@@ -102,14 +91,11 @@ def main() -> None:
         ("the whole view's grey histogram alone (8)", view),
         ("motion + the whole view's grey histogram", np.hstack([motion, view])),
     ]
-    rows = []
-    for name, x in options:
-        rows.append((name, judged_twice(x, y, groups, p, args.repeats, p.classifier)))
-        print(name, *(f"{cv.accuracy_mean:.3f}" for cv in rows[-1][1]), flush=True)
+    rows = [judged_twice(name, x, y, groups, p, args.repeats, p.classifier) for name, x in options]
     took = time.perf_counter() - start
 
     def both(row) -> str:
-        return f"{sum(cv.accuracy_mean for cv in row[1]) / 2:.3f}"
+        return f"{both_sets(row[1]):.3f}"
 
     lines = [
         "# Real fights by appearance: the busiest window's look and the view's grey levels",

@@ -188,17 +188,40 @@ def flow_costs(paths: list[Path], width: int, frames: int = 40) -> dict[str, flo
     return costs
 
 
+def benchmark_clips(description: str, out: str):
+    """The fight benchmarks' command line (`--folder`, `--repeats`, `--out`, default `out`)
+    and what each starts from: (arguments, the `fights` params, their feature settings, the
+    labelled clips, their labels, their source recordings)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--folder", type=Path, default=Path("../shared/datasets/surveillance-fights"))
+    ap.add_argument("--repeats", type=int, default=5, help="fold draws in each set")
+    ap.add_argument("--out", type=Path, default=Path(out))
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    p = load_params(Path("params.yaml")).fights
+    return args, p, feature_settings(p), *labelled_clips(args.folder)
+
+
 def judged_twice(
-    x: np.ndarray, y: np.ndarray, groups: np.ndarray, p, repeats: int, classifier, augmented=None
-) -> tuple:
-    """`classifier` on features `x` by the `fights` stage's grouped cross-validation (params
-    `p`), over the stage's fold draws and the second set `SECOND_DRAWS` seeds later;
-    `augmented` (features, clip index): other views of the clips, trained on with their clip."""
+    name: str, x: np.ndarray, y: np.ndarray, groups: np.ndarray, p, repeats: int, classifier,
+    augmented=None,
+) -> tuple[str, tuple]:  # fmt: skip
+    """Option `name`: `classifier` on features `x` by the `fights` stage's grouped
+    cross-validation (params `p`), over the stage's fold draws and the second set
+    `SECOND_DRAWS` seeds later; `augmented` (features, clip index): other views of the clips,
+    trained on with their clip. Prints the two accuracies as it goes."""
     how = (p.trees, p.threshold, repeats, p.inner_folds)
-    return tuple(
+    cvs = tuple(
         grouped_cv(x, y, groups, p.folds, seed, classifier, *how, augmented=augmented)
         for seed in (p.seed, p.seed + SECOND_DRAWS)
     )
+    print(name, *(f"{cv.accuracy_mean:.3f}" for cv in cvs), flush=True)
+    return name, cvs
+
+
+def both_sets(cvs: tuple) -> float:
+    """An option's accuracy over both sets of draws."""
+    return sum(cv.accuracy_mean for cv in cvs) / len(cvs)
 
 
 TABLE_HEAD = [
@@ -218,45 +241,33 @@ def table_row(name: str, first, second) -> str:
             f"{cv.roc_auc_mean:.3f} ± {cv.roc_auc_std:.3f}"
         )
 
-    both = (first.accuracy_mean + second.accuracy_mean) / 2
-    return f"| {name} | {cell(first)} | {cell(second)} | {both:.3f} |"
+    return f"| {name} | {cell(first)} | {cell(second)} | {both_sets((first, second)):.3f} |"
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--folder", type=Path, default=Path("../shared/datasets/surveillance-fights"))
-    ap.add_argument("--repeats", type=int, default=5, help="fold draws in each set")
-    ap.add_argument("--out", type=Path, default=Path("reports/fight_classifiers.md"))
-    args = ap.parse_args()
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    p = load_params(Path("params.yaml")).fights
-    settings = feature_settings(p)
-    paths, y, groups = labelled_clips(args.folder)
+    args, p, settings, paths, y, groups = benchmark_clips(
+        __doc__.splitlines()[0], "reports/fight_classifiers.md"
+    )
     x, kept, _, _ = clip_feature_matrix(paths, settings, workers=p.workers)
     paths, y, groups = [paths[i] for i in kept], y[kept], groups[kept]
 
-    def judge(features: np.ndarray, classifier) -> tuple:
-        return judged_twice(features, y, groups, p, args.repeats, classifier)
+    def judge(name: str, features: np.ndarray, classifier) -> tuple:
+        return judged_twice(name, features, y, groups, p, args.repeats, classifier)
 
-    rows = []
     start = time.perf_counter()
-    for name, classifier in CLASSIFIERS:
-        rows.append((name, judge(x, classifier)))
-        print(name, *(f"{cv.accuracy_mean:.3f}" for cv in rows[-1][1]), flush=True)
+    rows = [judge(name, x, classifier) for name, classifier in CLASSIFIERS]
     with ProcessPoolExecutor(p.workers) as pool:
         for intervals in INTERVALS:
             xi = np.stack(list(pool.map(interval_features, paths, [settings] * len(paths),
                                         [intervals] * len(paths))))  # fmt: skip
             name = f"motion rows of {' and '.join(f'{i:g}' for i in intervals)} s (was 0.16)"
-            rows.append((name, judge(xi, p.classifier)))
-            print(name, *(f"{cv.accuracy_mean:.3f}" for cv in rows[-1][1]), flush=True)
+            rows.append(judge(name, xi, p.classifier))
         for preset in DIS_PRESETS:
             xi = np.stack(list(pool.map(interval_features, paths, [settings] * len(paths),
                                         [(p.interval_s,)] * len(paths),
                                         [preset] * len(paths))))  # fmt: skip
             name = f"DIS optical flow, preset {preset} (was Farneback)"
-            rows.append((name, judge(xi, p.classifier)))
-            print(rows[-1][0], *(f"{cv.accuracy_mean:.3f}" for cv in rows[-1][1]), flush=True)
+            rows.append(judge(name, xi, p.classifier))
     took = time.perf_counter() - start
     flow_ms = flow_costs(paths[:10], settings["width"])
 
@@ -277,7 +288,7 @@ def main() -> None:
         *[table_row(name, a, b) for name, (a, b) in rows],
         "",
         "The shipped classifier scores "
-        f"{(shipped[0].accuracy_mean + shipped[1].accuracy_mean) / 2:.3f} over both sets. "
+        f"{both_sets(shipped):.3f} over both sets. "
         "A lead of about 0.01 on one set is what the draws move: read an option's two "
         "columns together, and keep one only where both hold its lead.",
         "",

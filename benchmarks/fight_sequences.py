@@ -25,26 +25,22 @@ Run: .venv/bin/python benchmarks/fight_sequences.py
 
 from __future__ import annotations
 
-import argparse
 import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from fight_classifiers import TABLE_HEAD, judged_twice, table_row
+from fight_classifiers import TABLE_HEAD, benchmark_clips, both_sets, judged_twice, table_row
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import VotingClassifier
 
-from ambon_cv.config import load_params
-from ambon_cv.fights.classifier import labelled_clips, make_classifier
+from ambon_cv.fights.classifier import make_classifier
 from ambon_cv.fights.motion import (
     PER_INTERVAL,
     MotionIntervals,
     _temporal_shape,
     window_features,
 )
-from ambon_cv.fights.stage import feature_settings
 from ambon_cv.frames.sample import sample_clip
 from ambon_cv.machine import cpu_line
 
@@ -198,18 +194,12 @@ class FirstColumns(ClassifierMixin, BaseEstimator):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--folder", type=Path, default=Path("../shared/datasets/surveillance-fights"))
-    ap.add_argument("--repeats", type=int, default=5, help="fold draws in each set")
-    ap.add_argument("--out", type=Path, default=Path("reports/fight_sequences.md"))
-    args = ap.parse_args()
-    warnings.filterwarnings("ignore", category=FutureWarning)
+    args, p, settings, paths, y, groups = benchmark_clips(
+        __doc__.splitlines()[0], "reports/fight_sequences.md"
+    )
     import torch
 
     torch.set_num_threads(1)  # 160 clips a fold: threads cost more than they save
-    p = load_params(Path("params.yaml")).fights
-    settings = feature_settings(p)
-    paths, y, groups = labelled_clips(args.folder)
     start = time.perf_counter()
     with ProcessPoolExecutor(p.workers) as pool:
         clips = list(pool.map(clip_rows, paths, [settings] * len(paths), chunksize=2))
@@ -265,11 +255,10 @@ def main() -> None:
             p.classifier,
         ),
     ]
-    rows = []
-    for name, x, classifier, *crops in options:
-        cvs = judged_twice(x, y, groups, p, args.repeats, classifier, *crops)
-        rows.append((name, cvs))
-        print(name, *(f"{cv.accuracy_mean:.3f}" for cv in rows[-1][1]), flush=True)
+    rows = [
+        judged_twice(name, x, y, groups, p, args.repeats, classifier, *crops)
+        for name, x, classifier, *crops in options
+    ]
     took = time.perf_counter() - start
     reference = rows[0][1]
     lines = [
@@ -288,7 +277,7 @@ def main() -> None:
         *[table_row(name, a, b) for name, (a, b) in rows],
         "",
         "The shipped features score "
-        f"{(reference[0].accuracy_mean + reference[1].accuracy_mean) / 2:.3f} over both "
+        f"{both_sets(reference):.3f} over both "
         "sets. Keep an option only where both sets hold its lead over that.",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
