@@ -204,11 +204,18 @@ def test_the_sweep_compares_with_the_naive_baseline(bench_project, registry):
     assert {p["streams"] for p in o["points"]["pipeline"]} == {3, 6, ov["streams"]}
     assert 0 < ov["ratio_to_max"] <= 1
     assert isinstance(ov["pass"], bool) and "overload:" in (root / "reports/bench.md").read_text()
-    (naive,) = o["points"]["naive"]
+    naive = o["points"]["naive"][0]
     assert naive["mode"] == "naive" and naive["analysed_fps"] > 0
     # the same naive loop on the very export the pipeline runs (a fair baseline)
-    (same_export,) = o["points"]["naive_export"]
+    same_export = o["points"]["naive_export"][0]
     assert same_export["mode"] == "naive_export" and same_export["analysed_fps"] > 0
+    # each baseline ran its listed 3 streams, then 6 only while it held, and only where the
+    # pipeline held 6: its most held is never the last count it happened to be asked
+    grid = [p for p in o["points"]["pipeline"] if "overload_of" not in p]
+    held_6 = any(p["streams"] == 6 and p["slo"]["pass"] for p in grid)
+    for mode in ("naive", "naive_export"):
+        stepped = [3, 6] if o["points"][mode][0]["slo"]["pass"] and held_6 else [3]
+        assert [p["streams"] for p in o["points"][mode]] == stepped
     assert set(o["max_streams"]) == {"pipeline", "naive", "naive_export"}
     assert o["max_streams"]["pipeline"] >= 3
     for p in o["points"]["pipeline"]:
@@ -370,6 +377,11 @@ def test_a_sweep_run_that_cannot_start_is_named_and_the_runs_before_it_are_kept(
     )
     assert not interrupted and [p["streams"] for p in points["pipeline"]] == [3]
     assert points["naive"] == [] and points["naive_export"][0]["analysed_fps"] > 0
+    # the export's naive loop steps up from its listed count while it holds, to the most the
+    # pipeline held and no further
+    first, held = points["naive_export"][0], points["pipeline"][0]["slo"]["pass"]
+    stepped = [1, 3] if first["slo"]["pass"] and held else [1]
+    assert [p["streams"] for p in points["naive_export"]] == stepped
     (failed,) = not_run
     assert failed["mode"] == "naive" and failed["streams"] == 1
     assert "naive" in failed["error"] and "ready" in failed["error"]

@@ -415,8 +415,9 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
 
 def _sweep_points(params, registry, root, config, fights, weights, quota, progress) -> tuple:
     """The sweep's runs: the pipeline at every stream count, one run at sweep.overload_x
-    times the most it held (the overload figure), then the naive baselines. Returns the
-    summaries per mode, the runs that could not start, and whether Ctrl-C cut it short.
+    times the most it held (the overload figure), then the naive baselines, each stepped up
+    until it fails (`baseline_counts`). Returns the summaries per mode, the runs that could
+    not start, and whether Ctrl-C cut it short.
 
     A run that cannot start (its process not ready in time, a model that fails to load) is
     tried once more, then recorded as not run with the reason, and the sweep goes on: one
@@ -427,19 +428,10 @@ def _sweep_points(params, registry, root, config, fights, weights, quota, progre
     # naive_export: the same loop on the very export the pipeline runs, so the report tells
     # what the backend buys from what the pipeline buys
     points: dict[str, list[dict]] = {"pipeline": [], "naive": [], "naive_export": []}
-    plan = [("pipeline", n, s.duration_s) for n in sorted(set(s.streams) | {b.streams})]
-    if s.overload_x:
-        plan.append(("overload", 0, s.overload_duration_s))
-    plan += [("naive", n, s.duration_s) for n in sorted(set(s.baseline_streams))]
-    if not config.model.startswith("triton://"):
-        plan += [("naive_export", n, s.duration_s) for n in sorted(set(s.baseline_streams))]
-    for mode, n, seconds in plan:
-        extra = {}
-        if mode == "overload":
-            held = [p["streams"] for p in points["pipeline"] if p["slo"]["pass"]]
-            capacity = max(held, default=min(s.streams))
-            mode, n = "pipeline", round(s.overload_x * capacity)
-            extra = {"overload_of": capacity}
+
+    def run(mode: str, n: int, seconds: float, extra: dict) -> tuple[dict | None, bool]:
+        """One run of `n` streams in `mode`: its summary (None: it could not start), and
+        whether Ctrl-C cut it short."""
         profiles = stream_profiles(registry, n, fights)
         naive = {"naive": str(weights), "naive_export": config.model}.get(mode)
         result = None
@@ -459,7 +451,7 @@ def _sweep_points(params, registry, root, config, fights, weights, quota, progre
                 if attempt == 2:
                     not_run.append({"mode": mode, "streams": n, "error": str(exc)})
         if result is None:
-            continue
+            return None, False
         point = summarise(result, b.slo)
         point["mode"] = mode
         point.update(extra)
@@ -474,9 +466,48 @@ def _sweep_points(params, registry, root, config, fights, weights, quota, progre
                 f"{point['least_served_ratio']} -> {verdict}",
                 flush=True,
             )
-        if result.interrupted:
+        return point, result.interrupted
+
+    grid = sorted(set(s.streams) | {b.streams})
+    for n in grid:
+        if run("pipeline", n, s.duration_s, {})[1]:
             return points, not_run, True
+    held = max((p["streams"] for p in points["pipeline"] if p["slo"]["pass"]), default=0)
+    if s.overload_x:
+        capacity = held or min(s.streams)
+        n = round(s.overload_x * capacity)
+        if run("pipeline", n, s.overload_duration_s, {"overload_of": capacity})[1]:
+            return points, not_run, True
+    naive_modes = ["naive"] + ([] if config.model.startswith("triton://") else ["naive_export"])
+    for mode in naive_modes:
+        counts = sorted(set(s.baseline_streams))
+        while counts:
+            n = counts.pop(0)
+            p, interrupted = run(mode, n, s.duration_s, {})
+            if interrupted:
+                return points, not_run, True
+            if not counts:  # the list is done: step up while the baseline still holds
+                counts = baseline_counts(n, bool(p and p["slo"]["pass"]), grid, held)
     return points, not_run, False
+
+
+def baseline_counts(last: int, passed: bool, grid: list[int], held: int) -> list[int]:
+    """The next stream count a naive baseline runs after its listed counts
+    (`sweep.baseline_streams`): while it still holds, the pipeline's next count up to the
+    most the pipeline held. Past that its "most held" would be the pipeline's own, and
+    stopping at the list instead would report a floor as its most (it held 32 streams at 92%
+    CPU, and 32 was simply the last count asked).
+
+    Example:
+        >>> grid = [16, 32, 55, 80, 110, 150]
+        >>> baseline_counts(32, True, grid, 110), baseline_counts(32, False, grid, 110)
+        ([55], [])
+        >>> baseline_counts(110, True, grid, 110)
+        []
+    """
+    if not passed:
+        return []
+    return [n for n in grid if last < n <= held][:1]
 
 
 def sweep_rows(points: list[dict]) -> list[dict]:
@@ -531,19 +562,30 @@ def efficiency_point(points: list[dict]) -> dict | None:
 
 def against_naive(o: dict, mode: str) -> str:
     """The most streams a naive baseline held and the pipeline's multiple of it, as the
-    sweep report says it; a baseline the sweep did not run, or that held none, says so.
+    sweep report says it; a baseline the sweep did not run, or that held none, says so, and
+    one that still held at the largest count it ran (the pipeline's most) says that its most
+    is a floor and the multiple a ceiling.
 
     Example:
         >>> o = {"max_streams": {"pipeline": 110, "naive": 16, "naive_export": 0},
         ...      "x_naive": 6.88, "x_naive_export": None,
-        ...      "points": {"naive": [{"streams": 16}], "naive_export": []}}
+        ...      "points": {"naive": [{"streams": 16, "slo": {"pass": False}}],
+        ...                 "naive_export": []}}
         >>> against_naive(o, "naive"), against_naive(o, "naive_export")
         ('16 -> 6.88x', 'not run')
+        >>> o["points"]["naive"] = [{"streams": 16, "slo": {"pass": True}}]
+        >>> against_naive(o, "naive")
+        '16 or more (it held the most it ran) -> 6.88x at most'
     """
-    if not o.get("points", {}).get(mode):
+    run = o.get("points", {}).get(mode)
+    if not run:
         return "not run"
     held = o["max_streams"].get(mode)
-    return f"{held} -> {o['x_' + mode]}x" if held else "0 (it held none of the counts run)"
+    if not held:
+        return "0 (it held none of the counts run)"
+    if max(run, key=lambda p: p["streams"])["slo"]["pass"]:
+        return f"{held} or more (it held the most it ran) -> {o['x_' + mode]}x at most"
+    return f"{held} -> {o['x_' + mode]}x"
 
 
 def overload(points: list[dict]) -> dict | None:
