@@ -569,11 +569,13 @@ def against_naive(o: dict, mode: str) -> str:
     Example:
         >>> o = {"max_streams": {"pipeline": 110, "naive": 16, "naive_export": 0},
         ...      "x_naive": 6.88, "x_naive_export": None,
-        ...      "points": {"naive": [{"streams": 16, "slo": {"pass": False}}],
+        ...      "points": {"naive": [{"streams": 16, "slo": {"pass": True}},
+        ...                           {"streams": 32, "slo": {"pass": False}}],
         ...                 "naive_export": []}}
         >>> against_naive(o, "naive"), against_naive(o, "naive_export")
         ('16 -> 6.88x', 'not run')
-        >>> o["points"]["naive"] = [{"streams": 16, "slo": {"pass": True}}]
+        >>> o["points"]["naive"].pop()  # it never failed: 16 is a floor
+        {'streams': 32, 'slo': {'pass': False}}
         >>> against_naive(o, "naive")
         '16 or more (it held the most it ran) -> 6.88x at most'
     """
