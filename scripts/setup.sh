@@ -2,7 +2,7 @@
 # One-command set-up of the workbench on a fresh Debian 12 machine (see ../shared/SETUP-NOTES.md):
 #   .venv              the main environment (torch, ultralytics, FiftyOne, DVC, OpenVINO, Jupyter)
 #   .venv-labelstudio  the Label Studio server, apart because its pins clash with the main one
-# plus the system packages the pipeline and its tests call (ffmpeg, chromium). Idempotent: each environment carries a
+# plus the system packages the pipeline and its tests call (ffmpeg, chromium, gcc). Idempotent: each environment carries a
 # stamp keyed on the hash of its lock file and of this script; a rerun with nothing changed
 # checks the stamps and exits in seconds.
 set -euo pipefail
@@ -44,6 +44,7 @@ system_packages() {
   local missing=()
   command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
   command -v chromium >/dev/null || missing+=(chromium)   # the FiftyOne App test's browser
+  command -v gcc >/dev/null || missing+=(gcc libc6-dev)   # bench.emulate.isa builds its CPUID mask
   # the benchmark's RTSP server: GStreamer's, driven by Debian's python3
   if ! "$SYSTEM_PYTHON" -c "import gi; gi.require_version('GstRtspServer', '1.0')" 2>/dev/null \
      || ! gst-inspect-1.0 rtph264pay >/dev/null 2>&1 || ! gst-inspect-1.0 h264parse >/dev/null 2>&1; then

@@ -531,11 +531,13 @@ class Scheduling(_Strict):
 
 class Emulation(_Strict):
     """A slower CPU on this one (ambon_cv.bench.emulate): workers held to a share of their core
-    by a cgroup CPU quota, and oneDNN's instruction set capped."""
+    by a cgroup CPU quota, and an older instruction set seen by every process of the bench."""
 
     core_share: float = Field(0.0, ge=0, le=1, description="0: off; 0.3: 30% of each core")
-    max_isa: str = Field(
-        "", description="ONEDNN_MAX_CPU_ISA for the workers, e.g. AVX512_CORE (no VNNI); '' off"
+    isa: Literal["", "avx2", "avx512_core"] = Field(
+        "",
+        description="avx2: no AVX-512, VNNI or AMX (Haswell to Zen 2); avx512_core: AVX-512 "
+        "without VNNI; '' off",
     )
 
 

@@ -12,6 +12,8 @@ EXTENSIONS = (
     "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16",
     "amx_tile", "amx_int8", "amx_bf16",
 )  # fmt: skip
+# what an instruction set emulated for the bench (ambon_cv.bench.emulate) leaves of them
+EMULATED = {"avx2": ("avx2", "fma"), "avx512_core": ("avx2", "fma", "avx512f", "avx512bw")}
 
 
 def cpu() -> dict:
@@ -31,10 +33,17 @@ def cpu() -> dict:
             elif key.strip() in ("flags", "Features"):
                 flags = set(value.split())
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"model": model, "cores": cores, "extensions": [e for e in EXTENSIONS if e in flags]}
+    out = {"model": model, "cores": cores, "extensions": [e for e in EXTENSIONS if e in flags]}
+    if isa := os.environ.get("AMBON_CPU_ISA"):  # this process runs under emulate.masked_env
+        out["emulated"] = isa
+        out["extensions"] = [e for e in out["extensions"] if e in EMULATED.get(isa, EXTENSIONS)]
+    return out
 
 
 def cpu_line() -> str:
     """One line for reports: `AMD EPYC, 2 cores, avx2 fma avx512f ... avx512_vnni`."""
     c = cpu()
-    return f"{c['model']}, {c['cores']} cores, {' '.join(c['extensions']) or 'no AVX2'}"
+    line = f"{c['model']}, {c['cores']} cores, {' '.join(c['extensions']) or 'no AVX2'}"
+    if "emulated" in c:
+        line += f" (an emulated {c['emulated']} CPU: the newer extensions hidden from the bench)"
+    return line

@@ -353,6 +353,32 @@ def test_an_emulated_slower_cpu_is_checked_by_timing_and_shrinks_what_fits(bench
 
 
 @pytest.mark.slow
+def test_an_emulated_avx2_cpu_runs_the_whole_bench_on_avx2_kernels(bench_project, registry):
+    """`ambon bench` with bench.emulate.isa=avx2 runs in a process that sees no AVX-512, VNNI
+    or AMX: the model is compiled to AVX2 kernels there (and to the CPU's own natively), the
+    report names the emulation, and the stage function alone refuses to run it unmasked."""
+    from ambon_cv.bench import emulate
+
+    if not emulate.can_fault_cpuid():
+        pytest.skip("this kernel or CPU cannot make CPUID fault")
+    root, params = bench_project
+    b = params.bench
+    isa = b.emulate.model_copy(update={"isa": "avx2"})
+    old = params.model_copy(update={"bench": b.model_copy(update={"emulate": isa})})
+    s = run_stage("bench", old, root, registry, streams=3).details
+    check = s["emulation"]
+    assert set(check["kernels"]["avx2"]) <= {"avx2", "avx", "sse42", "ref"}, check
+    assert check["kernels"]["avx2"].get("avx2", 0) > 0
+    assert set(check["features_seen"]["avx2"]) == {"AVX2", "FMA3"}
+    if "AVX512F" in emulate.features_seen():  # natively this CPU compiles it to more
+        assert set(check["kernels"]["native"]) & {"avx512", "amx"}, check
+    assert check["infer_ms_per_frame"]["avx2"] > 0 and s["analysed_fps"] > 0
+    assert "emulated avx2 CPU" in s["machine"]
+    with pytest.raises(emulate.EmulationError, match="ambon bench"):
+        bench(old, registry, root, streams=3, progress=False)
+
+
+@pytest.mark.slow
 def test_a_sweep_run_that_cannot_start_is_named_and_the_runs_before_it_are_kept(
     bench_project, registry, tmp_path
 ):

@@ -170,17 +170,22 @@ def sources_for(
 def emulated(e, config: PipelineConfig, progress: bool = True):
     """Inside, the load runs on an emulated slower CPU as params bench.emulate asks (nothing
     when it asks nothing); yields the CPU quota to put the load's processes in (or None) and
-    the timing that proves the emulation took effect (or None)."""
+    the timing that proves the emulation took effect (or None). An instruction set is the
+    process's own: `run` starts the bench in a process under it (`emulate.run_under`)."""
+    if e.isa and emulate.emulated_isa() != e.isa:
+        raise emulate.EmulationError(
+            f"bench.emulate.isa={e.isa} needs the bench started under it: run it through "
+            "`ambon bench` (ambon_cv.bench.stage.run), which does"
+        )
     with contextlib.ExitStack() as stack:
-        stack.enter_context(emulate.isa_cap(e.max_isa))  # for the workers and the costs alone
         quota = (
             stack.enter_context(emulate.CpuQuota(e.core_share, costs.cores()))
             if e.core_share
             else None
         )
         check = (
-            emulate.check(e.core_share, e.max_isa, config.model, config.imgsz, costs.cores())
-            if (e.core_share or e.max_isa) and not config.model.startswith("triton://")
+            emulate.check(e.core_share, e.isa, config.model, config.imgsz, costs.cores())
+            if (e.core_share or e.isa) and not config.model.startswith("triton://")
             else None
         )
         if check and progress:
@@ -849,7 +854,13 @@ def run(
     duration: float | None = None,
 ) -> StageResult:
     """`ambon bench`: one load run (exit 3 on FAIL); `sweep` is the stage: how many streams
-    this box holds, what fits, the overload figure and the verdict for the 55."""
+    this box holds, what fits, the overload figure and the verdict for the 55. With
+    bench.emulate.isa, all of it runs in a process that sees only that instruction set."""
+    isa = params.bench.emulate.isa
+    if isa and emulate.emulated_isa() != isa:
+        cache = io.root / ".cache" / "emulate"
+        args = (action, streams, source, model, duration)
+        return emulate.run_under(isa, cache, run, params, io, *args)
     registry = io.cameras()
     if action == "sweep":
         o = sweep(params, registry, io.root, io.progress)

@@ -90,8 +90,11 @@ class OnnxBackend(Backend):
 
 class OpenVINOBackend(Backend):
     def infer(self, batch: np.ndarray) -> np.ndarray:
-        compiled = self.runtime if self._per_batch is None else self._per_batch(len(batch))
-        return next(iter(compiled(batch).values()))
+        return next(iter(self.compiled_for(len(batch))(batch).values()))
+
+    def compiled_for(self, n: int):
+        """The compiled model that infers a batch of `n` (OpenVINO's CompiledModel)."""
+        return self.runtime if self._per_batch is None else self._per_batch(n)
 
     def close(self) -> None:
         super().close()
