@@ -149,10 +149,8 @@ def run_load(
             p.start()
             if quota is not None:
                 quota.add(p.pid)
-        # the naive baseline warms a model per stream (seconds each for an OpenVINO export)
-        ready_s = 120 + (10 * len(profiles) if naive_weights else 0)
         for ready, proc in zip(readies, procs, strict=True):
-            _wait_ready(ready, results_q, proc, ready_s)
+            _wait_ready(ready, results_q, proc)
         for p in decoders:  # once inference is ready, so streams are not waiting on it
             procs.append(p)
             p.start()
@@ -351,19 +349,29 @@ def deal(streams: list[tuple], n: int) -> list[list[tuple]]:
     return [ordered[w::n] for w in range(n)]
 
 
-def _wait_ready(ready, results_q, proc, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
+def _wait_ready(ready, results_q, proc, stall_s: float = 120) -> None:
+    """Until `proc` is ready to take the load. A process that reports progress (the naive
+    baseline warms a model per stream, seconds each for an OpenVINO export, and says so) is
+    waited for as long as it makes some; one that fails, ends, or shows none for `stall_s`
+    is a BenchError."""
+    deadline = time.monotonic() + stall_s
+    warmed = 0
     while not ready.wait(0.2):
         try:
             msg = results_q.get_nowait()
             if msg[0] == "error":
                 raise BenchError(f"the model did not load: {msg[1]}")
+            if msg[0] == "warming":
+                warmed, deadline = msg[1], time.monotonic() + stall_s
         except queue.Empty:
             pass
         if not proc.is_alive():
             raise BenchError(f"the {proc.name} process ended before it was ready")
         if time.monotonic() > deadline:
-            raise BenchError(f"the {proc.name} process was not ready after {timeout_s:.0f} s")
+            done = f" ({warmed} models warmed)" if warmed else ""
+            raise BenchError(
+                f"the {proc.name} process was not ready: no progress in {stall_s:.0f} s{done}"
+            )
 
 
 def _drain(

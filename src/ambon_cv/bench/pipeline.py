@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import itertools
 import queue
 import threading
 import time
@@ -666,12 +667,11 @@ def naive_worker(
     engine = AlertEngine(config.rules)
     lock = threading.Lock()
     readers = [Reader(p, s, halt) for _, p, s in streams]
-    if config.fights:  # the same deployed analytics as the pipeline: fights on the hot spots
-        arm_fights(readers, config.fights)
     counters = [SlotCounters() for _ in streams]
     models = [YOLO(weights, task="detect") for _ in streams]
     for r in readers:
         r.start()
+    warmed = itertools.count(1)
 
     def warm(k: int) -> None:
         # every model, on its own stream's first frame and with the very arguments the run
@@ -681,9 +681,17 @@ def naive_worker(
         frame = _first_frame(readers[k], halt)
         image = frame.image() if frame is not None else np.zeros((360, 640, 3), np.uint8)
         models[k].predict(image, imgsz=config.imgsz, conf=config.conf, device="cpu", verbose=False)
+        results_out.put(("warming", next(warmed), len(streams)))  # the parent waits on progress
 
+    # the first alone: OpenVINO's Python binding deadlocks when two threads make its first
+    # call at once (pybind11's numpy set-up in one thread waits for the GIL that the other,
+    # waiting for that set-up, holds; seen in py-spy as __cxa_guard_acquire): three naive runs
+    # of the last two sweeps hung so until their 280-440 s ran out, and were tried again
+    warm(0)
     with ThreadPoolExecutor(cores()) as pool:
-        list(pool.map(warm, range(len(streams))))
+        list(pool.map(warm, range(1, len(streams))))
+    if config.fights:  # the same deployed analytics as the pipeline: fights on the hot spots
+        arm_fights(readers, config.fights)  # once the models are warm (warming is not load)
     ready.set()
 
     def analyse(k: int) -> None:
