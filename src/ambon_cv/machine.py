@@ -12,7 +12,9 @@ EXTENSIONS = (
     "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16",
     "amx_tile", "amx_int8", "amx_bf16",
 )  # fmt: skip
-# what an instruction set emulated for the bench (ambon_cv.bench.emulate) leaves of them
+# an instruction set emulated for the bench (ambon_cv.bench.emulate): the environment variable
+# that names it to every process under it, and what it leaves of the extensions above
+ISA_ENV = "AMBON_CPU_ISA"
 EMULATED = {"avx2": ("avx2", "fma"), "avx512_core": ("avx2", "fma", "avx512f", "avx512bw")}
 
 
@@ -34,7 +36,7 @@ def cpu() -> dict:
                 flags = set(value.split())
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     out = {"model": model, "cores": cores, "extensions": [e for e in EXTENSIONS if e in flags]}
-    if isa := os.environ.get("AMBON_CPU_ISA"):  # this process runs under emulate.masked_env
+    if isa := os.environ.get(ISA_ENV):  # this process runs under emulate.masked_env
         out["emulated"] = isa
         out["extensions"] = [e for e in out["extensions"] if e in EMULATED.get(isa, EXTENSIONS)]
     return out

@@ -35,10 +35,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ambon_cv.errors import AmbonError
+from ambon_cv.machine import ISA_ENV
 
 CGROUP = Path("/sys/fs/cgroup")
 PERIOD_US = 100_000
-ISA_ENV = "AMBON_CPU_ISA"  # read by cpuid_mask.c in every process that loads it
+# the instruction sets cpuid_mask.c emulates (it reads the name from ISA_ENV), as machine.EMULATED
 ISAS = {
     "avx2": "AVX2 and FMA, no AVX-512, VNNI or AMX (Haswell to Zen 2)",
     "avx512_core": "AVX-512 without VNNI, BF16 or AMX (Skylake-SP)",
