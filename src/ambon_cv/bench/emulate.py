@@ -35,15 +35,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ambon_cv.errors import AmbonError
-from ambon_cv.machine import ISA_ENV
+from ambon_cv.machine import EMULATED, ISA_ENV
 
 CGROUP = Path("/sys/fs/cgroup")
 PERIOD_US = 100_000
-# the instruction sets cpuid_mask.c emulates (it reads the name from ISA_ENV), as machine.EMULATED
-ISAS = {
-    "avx2": "AVX2 and FMA, no AVX-512, VNNI or AMX (Haswell to Zen 2)",
-    "avx512_core": "AVX-512 without VNNI, BF16 or AMX (Skylake-SP)",
-}
 _names = itertools.count()
 
 
@@ -143,9 +138,9 @@ def can_fault_cpuid(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
 def masked_env(isa: str, cache: Path, cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, str]:
     """The environment of a process that sees only `isa`'s instruction set (and so do the
     processes it starts)."""
-    if isa not in ISAS:
-        known = "; ".join(f"{name}: {what}" for name, what in ISAS.items())
-        raise EmulationError(f"bench.emulate.isa {isa!r} is not one this emulates ({known})")
+    if isa not in EMULATED:  # the instruction sets cpuid_mask.c knows, by what each keeps
+        known = "; ".join(f"{name} (keeps {' '.join(kept)})" for name, kept in EMULATED.items())
+        raise EmulationError(f"bench.emulate.isa {isa!r} is not one this emulates: {known}")
     if not can_fault_cpuid(cpuinfo):
         raise EmulationError(
             f"this machine cannot emulate {isa}: its kernel or CPU cannot make CPUID fault "
