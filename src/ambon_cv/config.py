@@ -466,7 +466,7 @@ class QualityFloor(_Strict):
 
 
 class SpeedParams(_Strict):
-    batches: list[int] = Field(default_factory=lambda: [1, 8, 16], min_length=1)
+    batches: list[int] = Field(default_factory=lambda: [1, 16], min_length=1)
     seconds: float = Field(3.0, gt=0, description="timed per format and batch, after warm-up")
     threads: int = Field(0, ge=0, description="CPU threads per runtime; 0: every core")
 
@@ -509,8 +509,13 @@ class ServiceLevel(_Strict):
 
 
 class SweepParams(_Strict):
-    streams: list[int] = Field(default_factory=lambda: [16, 32, 55, 80, 110, 150], min_length=1)
-    baseline_streams: list[int] = Field(default_factory=lambda: [4, 8, 16, 32, 55])
+    streams: list[int] = Field(
+        default_factory=lambda: [16, 32, 55, 80, 110, 150, 210], min_length=1
+    )
+    fails_to_stop: int = Field(
+        2, ge=1, description="the pipeline steps up from bench.streams until so many fail in a row"
+    )
+    baseline_streams: list[int] = Field(default_factory=lambda: [8, 16])
     duration_s: float = Field(10.0, gt=0)
     overload_x: float = Field(
         4.0, ge=0, description="one more run at this many times the most streams held; 0 skips"

@@ -419,9 +419,10 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
 
 
 def _sweep_points(params, registry, root, config, fights, weights, quota, progress) -> tuple:
-    """The sweep's runs: the pipeline at every stream count, one run at sweep.overload_x
-    times the most it held (the overload figure), then the naive baselines, each stepped up
-    until it fails (`baseline_counts`). Returns the summaries per mode, the runs that could
+    """The sweep's runs: the pipeline up the grid from the default count until it fails twice
+    in a row (`next_pipeline_count`), one run at sweep.overload_x times the most it held (the
+    overload figure), then the naive baselines, each stepped up until it fails
+    (`baseline_counts`). Returns the summaries per mode, the runs that could
     not start, and whether Ctrl-C cut it short.
 
     A run that cannot start (its process not ready in time, a model that fails to load) is
@@ -474,9 +475,12 @@ def _sweep_points(params, registry, root, config, fights, weights, quota, progre
         return point, result.interrupted
 
     grid = sorted(set(s.streams) | {b.streams})
-    for n in grid:
-        if run("pipeline", n, s.duration_s, {})[1]:
+    results: dict[int, bool] = {}
+    while (n := next_pipeline_count(results, grid, b.streams, s.fails_to_stop)) is not None:
+        p, interrupted = run("pipeline", n, s.duration_s, {})
+        if interrupted:
             return points, not_run, True
+        results[n] = bool(p and p["slo"]["pass"])
     held = max((p["streams"] for p in points["pipeline"] if p["slo"]["pass"]), default=0)
     if s.overload_x:
         capacity = held or min(s.streams)
@@ -494,6 +498,39 @@ def _sweep_points(params, registry, root, config, fights, weights, quota, progre
             if not counts:  # the list is done: step up while the baseline still holds
                 counts = baseline_counts(n, bool(p and p["slo"]["pass"]), grid, held)
     return points, not_run, False
+
+
+def next_pipeline_count(
+    results: dict[int, bool], grid: list[int], start: int, fails_to_stop: int
+) -> int | None:
+    """The pipeline's next stream count in a sweep, given whether each count run so far held
+    (`results`): up the grid from the default count (`start`, bench.streams) until
+    `fails_to_stop` counts in a row fail, then, only if none held, down the grid until one
+    does; None when done. The counts below the default say nothing a held default does not,
+    and past the bound the most the box analyses comes within a step or two (the overload run
+    goes on to 4x): on a slow AVX2 box the full grid spent 17 runs, most of them where nothing
+    more was learnt.
+
+    Example:
+        >>> grid = [16, 32, 55, 80, 110, 150, 210]
+        >>> def walk(holds):  # holds: the most streams this box holds
+        ...     results = {}
+        ...     while (n := next_pipeline_count(results, grid, 55, 2)) is not None:
+        ...         results[n] = n <= holds
+        ...     return list(results)
+        >>> walk(110), walk(55), walk(20)
+        ([55, 80, 110, 150, 210], [55, 80, 110], [55, 80, 32, 16])
+    """
+    streak = 0
+    for n in (n for n in grid if n >= start):
+        if n not in results:
+            return n
+        streak = 0 if results[n] else streak + 1
+        if streak >= fails_to_stop:
+            break
+    if any(results.values()):
+        return None
+    return next((n for n in reversed(grid) if n < start and n not in results), None)
 
 
 def baseline_counts(last: int, passed: bool, grid: list[int], held: int) -> list[int]:
