@@ -76,14 +76,11 @@ def evaluate(
 
     t = time.perf_counter()
     data = root / "data" / "curated" / "yolo" / "dataset.yaml"
-    metrics["frame"] = headline(weights, data, detector.imgsz, device, plots)
     # the synthetic city and the real photos apart: one can hide the other in the mixed figure
-    for source, images in val_images(data, {c.id for c in registry.cameras}).items():
-        if images:
-            m = headline(weights, data, detector.imgsz, device, None, plots.parent, images=images)
-            metrics["frame"][source] = {
-                k: m[k] for k in ("mAP50", "mAP50-95", "images", "per_class")
-            }
+    sources = val_images(data, {c.id for c in registry.cameras})
+    groups = {source: images for source, images in sources.items() if images}
+    metrics["frame"] = headline(weights, data, detector.imgsz, device, plots, groups=groups)
+    metrics["frame"].update(metrics["frame"].pop("groups"))
     from ambon_cv.curate.db import connect
 
     fo = connect(root)
