@@ -213,9 +213,11 @@ def test_the_sweep_compares_with_the_naive_baseline(bench_project, registry):
     same_export = o["points"]["naive_export"][0]
     assert same_export["mode"] == "naive_export" and same_export["analysed_fps"] > 0
     # each baseline ran its listed 3 streams, then 6 only while it held, and only where the
-    # pipeline held 6: its most held is never the last count it happened to be asked
+    # pipeline held 6: its most held is never the last count it happened to be asked; where
+    # 3 failed, 1 (half of it) next
     for mode in ("naive", "naive_export"):
-        stepped = [3, 6] if o["points"][mode][0]["slo"]["pass"] and held_6 else [3]
+        first = o["points"][mode][0]["slo"]["pass"]
+        stepped = ([3, 6] if held_6 else [3]) if first else [3, 1]
         assert [p["streams"] for p in o["points"][mode]] == stepped
     assert set(o["max_streams"]) == {"pipeline", "naive", "naive_export"}
     assert o["max_streams"]["pipeline"] >= 3

@@ -490,13 +490,15 @@ def _sweep_points(params, registry, root, config, fights, weights, quota, progre
     naive_modes = ["naive"] + ([] if config.model.startswith("triton://") else ["naive_export"])
     for mode in naive_modes:
         counts = sorted(set(s.baseline_streams))
+        tried: dict[int, bool] = {}
         while counts:
             n = counts.pop(0)
             p, interrupted = run(mode, n, s.duration_s, {})
             if interrupted:
                 return points, not_run, True
-            if not counts:  # the list is done: step up while the baseline still holds
-                counts = baseline_counts(n, bool(p and p["slo"]["pass"]), grid, held)
+            tried[n] = bool(p and p["slo"]["pass"])
+            if not counts:  # the list is done: up while it holds, down while none held
+                counts = baseline_counts(tried, grid, held)
     return points, not_run, False
 
 
@@ -533,23 +535,33 @@ def next_pipeline_count(
     return next((n for n in reversed(grid) if n < start and n not in results), None)
 
 
-def baseline_counts(last: int, passed: bool, grid: list[int], held: int) -> list[int]:
+def baseline_counts(tried: dict[int, bool], grid: list[int], held: int) -> list[int]:
     """The next stream count a naive baseline runs after its listed counts
-    (`sweep.baseline_streams`): while it still holds, the pipeline's next count up to the
-    most the pipeline held. Past that its "most held" would be the pipeline's own, and
-    stopping at the list instead would report a floor as its most (it held 32 streams at 92%
-    CPU, and 32 was simply the last count asked).
+    (`sweep.baseline_streams`), given whether each count it ran held (`tried`, in the order
+    run): while the last still holds, the pipeline's next count up to the most the pipeline
+    held (past that its "most held" would be the pipeline's own, and stopping at the list
+    would report a floor as its most: it held 32 streams at 92% CPU, and 32 was simply the
+    last count asked); while none held, half the fewest it tried (on a slow AVX2 box the
+    PyTorch loop failed at 8 and 16, and its ratio had nothing to divide by).
 
     Example:
         >>> grid = [16, 32, 55, 80, 110, 150]
-        >>> baseline_counts(32, True, grid, 110), baseline_counts(32, False, grid, 110)
-        ([55], [])
-        >>> baseline_counts(110, True, grid, 110)
+        >>> baseline_counts({8: True, 16: True}, grid, 110)  # holds: one step up
+        [32]
+        >>> baseline_counts({16: False}, grid, 110)  # none held: half the fewest
+        [8]
+        >>> baseline_counts({8: True, 16: False}, grid, 110)  # held, then failed: done
+        []
+        >>> baseline_counts({110: True}, grid, 110)  # as many as the pipeline held: done
+        []
+        >>> baseline_counts({8: False, 16: False, 4: False, 2: False, 1: False}, grid, 110)
         []
     """
-    if not passed:
-        return []
-    return [n for n in grid if last < n <= held][:1]
+    last = next(reversed(tried))
+    if tried[last]:
+        return [n for n in grid if last < n <= held][:1]
+    fewest = min(tried)
+    return [fewest // 2] if not any(tried.values()) and fewest > 1 else []
 
 
 def sweep_rows(points: list[dict]) -> list[dict]:
