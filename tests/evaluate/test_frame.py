@@ -34,8 +34,11 @@ def test_the_figures_of_each_source_from_one_pass_equal_validating_it_alone(
     # the tiny city's val split may hold one source only: a half of it is a group too
     everything = sorted(p for paths in groups.values() for p in paths)
     groups["first_half"] = everything[: max(1, len(everything) // 2)]
+    groups["all"] = everything
     once = headline(weights, data, imgsz, "cpu", None, tmp_path, groups=groups)
     assert set(once["groups"]) == set(groups)
+    # every image as a group: the validator's own figures, recomputed from the kept matches
+    assert once["groups"]["all"] == {k: v for k, v in once.items() if k != "groups"}
     # one group validated alone (each is a validation of its own on a slow box)
     alone = headline(
         weights, data, imgsz, "cpu", None, tmp_path / "half", images=groups["first_half"]

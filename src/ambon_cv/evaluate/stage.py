@@ -80,7 +80,7 @@ def evaluate(
     sources = val_images(data, {c.id for c in registry.cameras})
     groups = {source: images for source, images in sources.items() if images}
     metrics["frame"] = headline(weights, data, detector.imgsz, device, plots, groups=groups)
-    metrics["frame"].update(metrics["frame"].pop("groups"))
+    metrics["frame"].update(metrics["frame"].pop("groups", {}))  # none: no val images
     from ambon_cv.curate.db import connect
 
     fo = connect(root)
