@@ -29,14 +29,16 @@ CLASSES: tuple[str, ...] = ("garbage", "garbage_bin", "overflow", "fight", "pers
 class Detections:
     """Boxes in one frame, in pixels (x1, y1, x2, y2), with their class and confidence.
 
-    `confidence` is 1.0 for ground truth; `object_id` identifies the same object across frames
-    (a synthetic actor, a tracker id), -1 when unknown.
+    `confidence` is 1.0 for ground truth; `object_id` is the object's known identity across
+    frames (a synthetic actor), -1 when unknown; `track_id` is the identity a tracker gave it
+    (`ambon_cv.inference.tracking`), -1 when untracked. Evaluation compares the two.
     """
 
     xyxy: np.ndarray
     class_id: np.ndarray
     confidence: np.ndarray | None = None
     object_id: np.ndarray | None = None
+    track_id: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -48,6 +50,8 @@ class Detections:
         object.__setattr__(self, "confidence", _column(conf, n, np.float32, "confidence"))
         ids = np.full(n, -1, np.int64) if self.object_id is None else self.object_id
         object.__setattr__(self, "object_id", _column(ids, n, np.int64, "object_id"))
+        tracks = np.full(n, -1, np.int64) if self.track_id is None else self.track_id
+        object.__setattr__(self, "track_id", _column(tracks, n, np.int64, "track_id"))
         if n and (xyxy[:, 2] < xyxy[:, 0]).any() | (xyxy[:, 3] < xyxy[:, 1]).any():
             raise ValueError("Detections.xyxy: x2 < x1 or y2 < y1 in some box")
 
@@ -57,6 +61,32 @@ class Detections:
     @classmethod
     def empty(cls) -> Detections:
         return cls(xyxy=np.zeros((0, 4), np.float32), class_id=np.zeros(0, np.int64))
+
+    @classmethod
+    def merge(cls, parts: list[Detections]) -> Detections:
+        """The boxes of every part, in order, as one record (the first part's `meta`).
+
+        Example:
+            >>> a = Detections(xyxy=np.array([[0, 0, 4, 4]]), class_id=np.array([0]))
+            >>> len(Detections.merge([a, Detections.empty(), a]))
+            2
+        """
+        if not parts:
+            return cls.empty()
+        return cls(
+            xyxy=np.concatenate([p.xyxy for p in parts]),
+            class_id=np.concatenate([p.class_id for p in parts]),
+            confidence=np.concatenate([p.confidence for p in parts]),
+            object_id=np.concatenate([p.object_id for p in parts]),
+            track_id=np.concatenate([p.track_id for p in parts]),
+            meta=dict(parts[0].meta),
+        )
+
+    def with_tracks(self, track_id: np.ndarray) -> Detections:
+        """The same boxes with the track ids a tracker gave them."""
+        return Detections(
+            self.xyxy, self.class_id, self.confidence, self.object_id, track_id, dict(self.meta)
+        )
 
     @classmethod
     def from_ultralytics(cls, result: Any) -> Detections:
@@ -85,6 +115,7 @@ class Detections:
             class_id=self.class_id[keep],
             confidence=self.confidence[keep],
             object_id=self.object_id[keep],
+            track_id=self.track_id[keep],
             meta=dict(self.meta),
         )
 
@@ -92,21 +123,24 @@ class Detections:
         """FiftyOne `Detections` for a `width` x `height` image (relative [x, y, w, h] boxes).
 
         Model output keeps its confidence; ground truth (`truth=True`) keeps the object ids
-        instead. Call it after `ambon_cv.curate.db.connect()`, which points FiftyOne at the
-        project's database.
+        instead; a tracked box keeps its track id as FiftyOne's `index`. Call it after
+        `ambon_cv.curate.db.connect()`, which points FiftyOne at the project's database.
         """
         import fiftyone as fo
 
         out = []
-        for (x1, y1, x2, y2), c, s, oid in zip(
+        for (x1, y1, x2, y2), c, s, oid, tid in zip(
             self.xyxy.tolist(),
             self.class_id.tolist(),
             self.confidence.tolist(),
             self.object_id.tolist(),
+            self.track_id.tolist(),
             strict=True,
         ):
             box = [x1 / width, y1 / height, (x2 - x1) / width, (y2 - y1) / height]
             extra = {"object_id": int(oid)} if truth else {"confidence": float(s)}
+            if tid >= 0:
+                extra["index"] = int(tid)  # FiftyOne's object-track field
             out.append(fo.Detection(label=CLASSES[c], bounding_box=box, **extra))
         return fo.Detections(detections=out)
 
@@ -140,15 +174,17 @@ class Detections:
         )
 
     def to_supervision(self) -> Any:
-        """`supervision.Detections` (for its annotators and trackers): `object_id` becomes
-        `tracker_id`, and `class_name` rides along in `data`."""
+        """`supervision.Detections` (for its annotators and trackers): `track_id` becomes
+        `tracker_id` (`object_id` where nothing was tracked), and `class_name` rides along in
+        `data`."""
         import supervision as sv
 
+        tracked = (self.track_id >= 0).any()
         return sv.Detections(
             xyxy=self.xyxy.astype(np.float64),
             class_id=self.class_id,
             confidence=self.confidence,
-            tracker_id=self.object_id,
+            tracker_id=self.track_id if tracked else self.object_id,
             data={"class_name": np.array(self.class_names(), dtype=object)},
         )
 
