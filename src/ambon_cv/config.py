@@ -157,6 +157,16 @@ def _known(classes: list[str]) -> None:
         raise ValueError(f"classes {unknown} unknown; known: {', '.join(CLASSES)}")
 
 
+class PeopleParams(_Strict):
+    """The teacher's people on real frames (`ambon_cv.people.labels`), added to ground truth."""
+
+    labels: str = Field(
+        "models/base/people-labels.json", description="written by `ambon base people`; '' none"
+    )
+    train_conf: float = Field(0.5, ge=0, le=1, description="train frames: boxes at or above")
+    check_conf: float = Field(0.6, ge=0, le=1, description="val frames (the real-person check)")
+
+
 class CurateParams(_Strict):
     """`curate` stage: the FiftyOne dataset, its splits, views, report and YOLO export."""
 
@@ -165,6 +175,7 @@ class CurateParams(_Strict):
     real: list[RealSet] = Field(default_factory=list)
     split: SplitParams = Field(default_factory=SplitParams)
     embeddings: EmbeddingParams = Field(default_factory=EmbeddingParams)
+    people: PeopleParams = Field(default_factory=PeopleParams)
 
     @model_validator(mode="after")
     def _known_classes(self) -> CurateParams:

@@ -199,6 +199,9 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "base",
         "the released base detector (models/base/): build and release a new version",
+        "people: the people teacher (a pinned wheel, build time only) boxes the people in every "
+        "real frame curation ingests, into models/base/people-labels.json (the curate stage adds "
+        "them to ground truth), with a contact sheet in reports/people/ to look at. "
         "build: train with the train.base recipe of params.yaml on the curated train split, "
         "evaluate, and release models/base/ambon-base-v<N>.pt with its card. release: release "
         "models/best.pt as it stands (after ambon train and ambon evaluate). A released version "
@@ -206,8 +209,8 @@ COMMANDS: tuple[Command, ...] = (
         "ambon_cv.tools:base",
         ("*",),
         (
-            option("action", choices=["build", "release"]),
-            option("--version", type=int, required=True, help="the new base's version number"),
+            option("action", choices=["people", "build", "release"]),
+            option("--version", type=int, help="build, release: the new base's version number"),
             option("--note", default="", help="a line for the card (why this base)"),
         ),
         pass_overrides=True,

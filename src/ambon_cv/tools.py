@@ -11,6 +11,7 @@ from collections import Counter
 
 from ambon_cv.config import ConfigError
 from ambon_cv.contract import StageIO, StageParams, StageResult
+from ambon_cv.errors import AmbonError
 
 
 def cameras(
@@ -110,13 +111,29 @@ def base(
     params: StageParams,
     io: StageIO,
     action: str,
-    version: int,
+    version: int | None = None,
     note: str = "",
     overrides: tuple[str, ...] = (),
 ) -> StageResult:
-    """Build (train.base's recipe) or release (models/best.pt) a new base detector version."""
+    """Label real people with the teacher, or build (train.base's recipe) or release
+    (models/best.pt) a new base detector version."""
     from ambon_cv.train.base import build, release
 
+    if action == "people":
+        from ambon_cv.people.build import label_people
+
+        out, summary = label_people(params.everything, io.root, io.progress)
+        return StageResult(
+            "base",
+            [
+                f"base people: {summary['frames']} real frames boxed by the teacher into "
+                f"{out.relative_to(io.root)}; at curate.people.train_conf "
+                f"{summary['at_train_conf']}, at check_conf {summary['at_check_conf']}; "
+                f"{len(summary['unreadable'])} unreadable; look at {summary['sheet']}"
+            ],
+        )
+    if version is None:
+        raise AmbonError(f"ambon base {action} needs --version N (a new version number)")
     if action == "build":
         target = build(params.everything, io.cameras(), io.root, version, note, list(overrides))
     else:

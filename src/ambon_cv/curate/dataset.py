@@ -67,6 +67,7 @@ class CurationReport:
     views: list[str]
     embedder: str
     real_skipped: list[str] = field(default_factory=list)
+    people: dict = field(default_factory=dict)  # the teacher's people added, per split
     seconds: dict[str, float] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
@@ -100,6 +101,9 @@ class CurationReport:
             lines += [f"- {split}: {counts}" for split, counts in self.clip_labels.items()]
         if self.real_skipped:
             lines += ["", "Real data skipped:", "", *[f"- {s}" for s in self.real_skipped]]
+        if self.people:
+            lines += ["", "Real people (the teacher's boxes, curate.people):", ""]
+            lines += [f"- {split}: {counts}" for split, counts in self.people.items()]
         lines += [
             "",
             "## Duplicates and leaks",
@@ -188,7 +192,22 @@ def load_records(
     if dups:
         raise CurationInputError(f"frame id(s) appear more than once: {', '.join(dups[:5])}")
     assign_splits(records, params.split)
+    stats.people = _people(params, root, records)
     return records
+
+
+def _people(params: CurateParams, root: Path, records: list[CurationRecord]) -> dict:
+    """The teacher's people (curate.people.labels) added to the real records' ground truth;
+    the frames and boxes added per split, or a note when there is no labels file."""
+    from ambon_cv.people.labels import PeopleLabels, add_people
+
+    p = params.people
+    if not p.labels:
+        return {"note": "curate.people.labels is empty: real frames carry no people"}
+    path = root / p.labels
+    if not path.is_file():
+        return {"note": f"{p.labels} is missing: real frames carry no people (ambon base people)"}
+    return add_people(records, PeopleLabels.load(path), p.train_conf, p.check_conf)
 
 
 def write_dataset(
@@ -432,6 +451,7 @@ def curate(
         views=views,
         embedder=embedder.name,
         real_skipped=stats.real_skipped,
+        people=stats.people,
         seconds={k: round(v, 2) for k, v in seconds.items()},
     )
     write_report(root, "curate", asdict(report))

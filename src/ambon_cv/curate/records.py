@@ -50,6 +50,7 @@ class LoadStats:
     clipped_boxes: int = 0
     dropped_labels: int = 0
     real_skipped: list[str] = field(default_factory=list)  # real folders not there, and how to add
+    people: dict = field(default_factory=dict)  # the teacher's people added, per split
 
 
 def from_frames_table(

@@ -1,0 +1,1 @@
+"""Real people: the build-time teacher, its labels on real frames, and the sheet to check them."""
