@@ -87,6 +87,11 @@ def summary_lines(root: Path) -> list[str]:
         real = ev.get("real", {})
         if "garbage" in real:
             lines.append(f"real      street garbage mAP50 {_f(real['garbage'].get('mAP50'))}")
+        for name, v in ev.get("people", {}).items():
+            lines.append(
+                f"real      people in {name} (val, never trained on): mAP50 {_f(v['mAP50'])}, "
+                f"recall {_f(v['recall'])} of {v['instances']} boxed by the teacher"
+            )
         if "fights" in real:
             r = real["fights"]
             lines.append(

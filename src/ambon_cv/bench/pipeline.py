@@ -365,6 +365,7 @@ class Analyser:
         self.names, self.conf = names, config.conf
         self.max_batch = min(config.max_batch, self.backend.max_batch)
         self.last: dict = {}  # stream id -> its last inferred Detections (change gating)
+        self.trackers: dict = {}  # stream id -> its Tracker: people and piles keep their ids
         self._decode, self._to_input = decode, to_input
         # batches of a few sizes only, each run once before the load: OpenVINO sets a dynamic
         # model up for each new batch size on its first call (Intel Xeon, 256 px INT8, one
@@ -392,6 +393,9 @@ class Analyser:
         t1 = time.perf_counter()
         detections = self._decode(raw, [b[-1] for b in batch], self.ours, conf=self.conf)
         alerts = []
+        detections = [
+            self._tracker(sid).update(d) for (sid, *_), d in zip(batch, detections, strict=True)
+        ]
         for (sid, captured, *_), d in zip(batch, detections, strict=True):
             self.last[sid] = d
             for a in self.engine.update(self.names[sid], captured, d):
@@ -406,6 +410,14 @@ class Analyser:
             for (sid, captured, queued, *_), d in zip(batch, detections, strict=True)
         ]
         return records, alerts
+
+    def _tracker(self, sid: int):
+        """The stream's tracker (its analysed frames come about one a second or slower)."""
+        if sid not in self.trackers:
+            from ambon_cv.inference.tracking import Tracker
+
+            self.trackers[sid] = Tracker(frame_rate=1)
+        return self.trackers[sid]
 
     def reuse(self, sid: int, captured: float) -> tuple[FrameRecord, list[AlertRecord]]:
         """An unchanged view's slot: its last detections go to the alert engine again at

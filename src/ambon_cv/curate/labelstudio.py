@@ -30,7 +30,7 @@ from urllib.parse import quote, unquote
 import numpy as np
 
 from ambon_cv.curate.labelstudio_server import LabelStudioError, Server
-from ambon_cv.detections import Detections
+from ambon_cv.detections import CLASSES, Detections
 from ambon_cv.paths import write_json
 from ambon_cv.services import port_in_use
 
@@ -188,8 +188,19 @@ class PushReport:
         return text
 
 
-def _prediction(preds, classes: list[str], width: int, height: int, version: str) -> dict:
+def _prediction(
+    preds, classes: list[str], width: int, height: int, version: str, people=None
+) -> dict:
+    """The model's boxes as a Label Studio prediction. `people` (a real frame's ground truth,
+    whose person boxes are the people teacher's): its people replace the model's."""
     d = Detections.from_fiftyone(preds, width, height)
+    if people is not None:
+        teacher = Detections.from_fiftyone(people, width, height)
+        person = CLASSES.index("person")
+        d = Detections.merge(
+            [d.filter(d.class_id != person), teacher.filter(teacher.class_id == person)]
+        )
+        version = f"{version}+people-teacher"
     d = d.filter(np.isin(d.class_names(), classes))
     return {
         "model_version": version,
@@ -226,7 +237,7 @@ def push(
     has_version = shown.has_sample_field("predictions_model")
     default_version = model_version or view._dataset.info.get("model_version", "unknown")
     tasks, missing, already, models = [], [], 0, set()
-    fields = ["frame_id", "camera", "metadata"]
+    fields = ["frame_id", "camera", "metadata", "source", "ground_truth"]
     fields += [predictions_field] if has_predictions else []
     fields += ["predictions_model"] if has_version else []
     for sample in shown.select_fields(fields):
@@ -249,7 +260,11 @@ def push(
         preds = sample[predictions_field] if has_predictions else None
         if preds is not None:
             version = (sample["predictions_model"] if has_version else None) or default_version
-            task["predictions"] = [_prediction(preds, classes, w, h, version)]
+            # a real frame's people come from the teacher (curate.people), not the model
+            truth = sample["ground_truth"]
+            people = truth if sample["source"] == "real" and truth is not None else None
+            task["predictions"] = [_prediction(preds, classes, w, h, version, people)]
+            version = task["predictions"][0]["model_version"]
             models.add(version)
         tasks.append(task)
     ensure_storages(

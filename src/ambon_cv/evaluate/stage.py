@@ -23,6 +23,7 @@ from ambon_cv.contract import StageIO, StageParams, StageResult, stage_result
 from ambon_cv.evaluate.detector import Detector, DetectorError
 from ambon_cv.evaluate.events import evaluate_events, held_out_city
 from ambon_cv.evaluate.frame import breakdown, headline, val_images
+from ambon_cv.evaluate.people import person_figures, real_sets
 from ambon_cv.evaluate.real import (
     fight_clips,
     fight_clips_classified,
@@ -78,9 +79,13 @@ def evaluate(
     data = root / "data" / "curated" / "yolo" / "dataset.yaml"
     # the synthetic city and the real photos apart: one can hide the other in the mixed figure
     sources = val_images(data, {c.id for c in registry.cameras})
-    groups = {source: images for source, images in sources.items() if images}
+    # and each real set apart: the real-person check reports people per source
+    sets = real_sets(sources["real"], params, root)
+    groups = {name: images for name, images in (sources | sets).items() if images}
     metrics["frame"] = headline(weights, data, detector.imgsz, device, plots, groups=groups)
-    metrics["frame"].update(metrics["frame"].pop("groups", {}))  # none: no val images
+    found = metrics["frame"].pop("groups", {})  # none: no val images
+    metrics["frame"].update({k: v for k, v in found.items() if k in sources})
+    metrics["people"] = person_figures(found, sets)
     from ambon_cv.curate.db import connect
 
     fo = connect(root)
@@ -96,11 +101,12 @@ def evaluate(
     ev = p.events
     cameras, city = held_out_city(params, registry)
     fights = FightModel.load(root / FIGHT_MODEL) if FightModel.exists(root / FIGHT_MODEL) else None
-    events, timeline, gating = evaluate_events(
+    events, timeline, gating, tracking = evaluate_events(
         detector, cameras, city, p.alerts, ev.analysis_fps, progress, fights, p.gate
     )
     metrics["event"] = {kind: m.as_dict() for kind, m in events.items()}
     metrics["gating"] = gating  # change-gated inference on the same clips
+    metrics["tracking"] = tracking  # track ids against the clips' ground-truth identities
     _timeline_plot(timeline, plots / "alert_timeline.png")
     seconds["event"] = time.perf_counter() - t
 
@@ -328,6 +334,35 @@ def _markdown(m: dict) -> str:
                 + " | ".join(_fmt(f[s]["per_class"].get(c, {}).get("mAP50")) for c in classes)
                 + " |"
                 for s in sources
+            ],
+        ]
+    if m.get("people"):
+        lines += [
+            "",
+            "## Real people (val frames of recordings and photos never trained on)",
+            "",
+            "Truth: the people teacher's boxes at curate.people.check_conf (the base's card says "
+            "how often they are right and what they miss).",
+            "",
+            "| source | images | people | mAP50 | recall | precision |",
+            "|---|---|---|---|---|---|",
+            *[
+                f"| {name} | {v['images']} | {v['instances']} | {_fmt(v['mAP50'])} | "
+                f"{_fmt(v['recall'])} | {_fmt(v['precision'])} |"
+                for name, v in m["people"].items()
+            ],
+        ]
+    if m.get("tracking"):
+        lines += [
+            "",
+            "## Tracking (held-out clips: ground-truth identities against track ids)",
+            "",
+            "| class | objects | matched frames | id switches | purity |",
+            "|---|---|---|---|---|",
+            *[
+                f"| {c} | {v['objects']} | {v['matched_frames']} | {v['id_switches']} | "
+                f"{_fmt(v['purity'])} |"
+                for c, v in m["tracking"].items()
             ],
         ]
     by = f.get("fiftyone", {}).get("by", {})
