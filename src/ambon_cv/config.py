@@ -429,7 +429,14 @@ class LabelParams(_Strict):
     model: str = Field(
         "models/best.pt", description="the model that pre-fills pushed frames (run at push time)"
     )
-    conf: float = Field(0.1, gt=0, lt=1, description="the least confidence of a pre-filled box")
+    conf: float = Field(0.3, gt=0, lt=1, description="the least confidence of a pre-filled box")
+    iou: float = Field(0.5, gt=0, le=1, description="pre-fill NMS: overlapping boxes are one")
+    box_tolerance_pct: float = Field(
+        1.0, ge=0, description="pull/restore: how far (% of the image) a box may cross its edge"
+    )
+    annotations_per_task: Literal["one", "latest"] = Field(
+        "one", description="one: a task with two submitted annotations is refused; latest: kept"
+    )
     rank: RankParams = Field(default_factory=RankParams)
     curve: CurveParams = Field(default_factory=CurveParams)
 

@@ -89,7 +89,11 @@ COMMANDS: tuple[Command, ...] = (
         ("footage",),
         (
             option("action", nargs="?", choices=["pull", "synth"], default="pull"),
-            option("--out", default="data/footage/synthetic-export", help="synth: target folder"),
+            option(
+                "--out",
+                help="pull: a scratch folder instead of data/footage (the pipeline's footage "
+                "stays as it is); synth: the target (default data/footage/synthetic-export)",
+            ),
             option("--camera", action="append", help="synth: only this camera (repeatable)"),
             REGISTRY,
         ),
@@ -182,6 +186,12 @@ COMMANDS: tuple[Command, ...] = (
             option("--view", default="to_label", help="push: the saved view to send"),
             option("--limit", type=int, help="push: the first this many frames of the view"),
             option("--rev", help="restore: the git revision of the export (default: the file)"),
+            option(
+                "--new-project",
+                action="store_true",
+                help="push: start a new project on a server that has none, although a pulled "
+                "export exists (otherwise: restore first)",
+            ),
         ),
     ),
     Command(

@@ -16,7 +16,15 @@ import numpy as np
 import pytest
 
 from ambon_cv.config import LabelParams
-from ambon_cv.curate.labelstudio import connect, find_project, pull, push, read_export, restore
+from ambon_cv.curate.labelstudio import (
+    EXACT,
+    connect,
+    find_project,
+    pull,
+    push,
+    read_export,
+    restore,
+)
 from ambon_cv.curate.labelstudio_server import LabelStudioError, Server, down, up
 from ambon_cv.curate.ranking import rank
 from ambon_cv.evaluate.detector import model_version
@@ -201,12 +209,59 @@ def test_unknown_label_is_named_and_nothing_is_written(server, labelled, project
         }
     ]
     annotate(client, task.id, result)
+    outside = sorted(client.tasks.list(project=pid, fields="all"), key=lambda t: t.id)[7]
+    far = json.loads(json.dumps(result))
+    far[0]["value"].update(x=104.0, y=120.0, rectanglelabels=["garbage"])
+    annotate(client, outside.id, far)
+    export = root / "data" / "labels" / "labelstudio-export.json"
+    saved = export.read_bytes() if export.is_file() else None
     before = labelled.count_sample_tags()
-    with pytest.raises(LabelStudioError, match="'motorbike'"):
+    truth = {f: labelled.match({"frame_id": f}).first().ground_truth
+             for f in (task.data["frame_id"], outside.data["frame_id"])}  # fmt: skip
+    with pytest.raises(LabelStudioError) as err:
         pull(labelled, server, TITLE, CLASSES, root)
+    text = str(err.value)
+    assert f"task {task.id}" in text and "'motorbike'" in text
+    assert f"task {outside.id}" in text and "outside the image (x 104.0%" in text
+    assert "nothing was written" in text
+    # neither the versioned export nor FiftyOne changed
+    assert (export.read_bytes() if export.is_file() else None) == saved
     assert labelled.count_sample_tags() == before
-    client.annotations.delete(client.annotations.list(task.id)[0].id)
-    pull(labelled, server, TITLE, CLASSES, root)  # the saved export without it again
+    for frame, gt in truth.items():
+        assert labelled.match({"frame_id": frame}).first().ground_truth == gt
+    for t in (task, outside):
+        client.annotations.delete(client.annotations.list(t.id)[0].id)
+    pull(labelled, server, TITLE, CLASSES, root)  # the saved export without them again
+
+
+def test_the_server_dying_mid_push_says_what_to_run_and_the_push_resumes(
+    server, labelled, project, monkeypatch
+):
+    from ambon_cv.curate import labelstudio
+
+    title = "ambon-cv killed mid-push"
+    view = labelled.match({"source": "synthetic"}).limit(6)
+    real_storages = labelstudio.ensure_storages
+
+    def die_first(*args, **kwargs):  # the server goes down once the tasks are built
+        real_storages(*args, **kwargs)
+        down(server)
+
+    monkeypatch.setattr(labelstudio, "ensure_storages", die_first)
+    tags = labelled.count_sample_tags()
+    try:
+        with pytest.raises(LabelStudioError) as err:
+            push(view, server, title, CLASSES)
+    finally:
+        up(server)
+    text = str(err.value)
+    assert "stopped answering during the push (0 of 6 new tasks sent" in text
+    assert "ambon labelstudio up" in text and "\n" not in text  # one line, no traceback
+    assert labelled.count_sample_tags() == tags
+    monkeypatch.setattr(labelstudio, "ensure_storages", real_storages)
+    again = push(view, server, title, CLASSES)
+    assert again.created == 6
+    assert push(view, server, title, CLASSES).created == 0, "the resumed push duplicated"
 
 
 def test_server_down_wrong_token_and_deleted_project(server, labelled, project):
@@ -269,7 +324,12 @@ def test_push_sends_the_queue_in_order_every_frame_prefilled(server, project, re
     tasks = sorted(client.tasks.list(project=pid, fields="all"), key=lambda t: t.id)
     assert [t.data["frame_id"] for t in tasks] == queue.limit(6).values("frame_id")
     version = model_version(weights)
-    assert {client.predictions.list(task=t.id)[0].model_version for t in tasks} == {version}
+    sources = dict(zip(queue.values("frame_id"), queue.values("source"), strict=True))
+    for t in tasks:
+        made = client.predictions.list(task=t.id)[0].model_version
+        # a rendered frame goes with its exact boxes: accepting them keeps them exact
+        want = EXACT if sources[t.data["frame_id"]] == "synthetic" else version
+        assert made.startswith(want), (t.data["frame_id"], made)
 
     annotate(client, tasks[0].id, [])
     annotate(client, tasks[1].id, [], cancelled=True)
@@ -320,6 +380,28 @@ def test_restore_after_the_server_lost_its_data(server, labelled, project):
     up(server)
     with pytest.raises(LabelStudioError, match="ambon label restore"):
         pull(labelled, server, TITLE, CLASSES, root)
+    # a push to the emptied server would start over beside the annotators' work
+    tags = labelled.count_sample_tags()
+    with pytest.raises(LabelStudioError, match=r"has no projects, but .* run `ambon label restore"):
+        push(labelled.exists("predictions"), server, TITLE, CLASSES, limit=8)
+    assert find_project(connect(server), TITLE) is None and labelled.count_sample_tags() == tags
+
+    # an export edited by hand into a bad one is refused whole, before the server is touched
+    export = root / "data" / "labels" / "labelstudio-export.json"
+    good = export.read_bytes()
+    bad = json.loads(good)
+    done = [t for t in bad if any(not a["was_cancelled"] for a in t["annotations"])]
+    first = next(a for a in done[0]["annotations"] if not a["was_cancelled"])
+    first["result"][0]["value"]["rectanglelabels"] = ["trash"]
+    done[1]["annotations"].append(json.loads(json.dumps(done[1]["annotations"][0])))
+    export.write_text(json.dumps(bad))
+    try:
+        with pytest.raises(LabelStudioError) as err:
+            restore(server, TITLE, CLASSES, root)
+    finally:
+        export.write_bytes(good)
+    assert "'trash'" in str(err.value) and "submitted annotations" in str(err.value)
+    assert find_project(connect(server), TITLE) is None
 
     report = restore(server, TITLE, CLASSES, root)
     assert report.created == len(exported) and report.already_there == 0

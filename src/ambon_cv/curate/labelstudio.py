@@ -27,9 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+import httpx
 import numpy as np
 
+from ambon_cv.curate.export_check import check_export
 from ambon_cv.curate.labelstudio_server import LabelStudioError, Server
+from ambon_cv.curate.records import clip_to_image
 from ambon_cv.detections import CLASSES, Detections
 from ambon_cv.paths import write_json
 from ambon_cv.services import port_in_use
@@ -209,6 +212,36 @@ def _prediction(
     }
 
 
+EXACT = "rendered ground truth"  # a rendered frame's pre-fill: its exact boxes
+
+
+_BROKEN = (httpx.TransportError, ConnectionError)  # a server that died or hung up mid-push
+
+
+def _saved_tasks(root: Path) -> int:
+    """Tasks in the saved export (0 when there is none or it cannot be read)."""
+    try:
+        return len(json.loads((root / EXPORT).read_text()))
+    except (OSError, ValueError):
+        return 0
+
+
+def _refuse_a_lost_server(client, server: Server, title: str, saved: int) -> None:
+    """A server with no project at all while a pull saved `saved` tasks lost its data: a push
+    would start over beside the annotators' work.
+
+    Raises:
+        LabelStudioError: saying to restore first, or to push with --new-project.
+    """
+    if saved and not list(client.projects.list()):
+        raise LabelStudioError(
+            f"Label Studio at {server.url} has no projects, but {EXPORT} holds {saved} tasks "
+            f"pulled earlier (its data folder lost?): run `ambon label restore` first to bring "
+            f"'{title}' and its annotations back, or `ambon label push --new-project` to start "
+            "a new project anyway"
+        )
+
+
 def _in_project(tasks: dict[str, TaskState]) -> dict[str, int]:
     reviewed = sum(1 for t in tasks.values() if t.annotations)
     skipped = sum(1 for t in tasks.values() if not t.annotations and t.skipped)
@@ -224,12 +257,25 @@ def push(
     predictions_field: str = "predictions",
     model_version: str | None = None,
     view_name: str = "",
+    relevant: dict[str, list[str]] | None = None,
+    new_project: bool = False,
 ) -> PushReport:
     """Make the first `limit` frames of `view` (all without a limit) tasks, in the view's
-    order; frames already in the project are counted, not pushed again. Every frame that has
-    the model's boxes (even none found) goes with them as a prediction, with the model version
-    (field `predictions_model`, else the dataset's `model_version`, else `model_version`)."""
+    order; frames already in the project are counted, not pushed again, so a push the server
+    broke off resumes where it stopped. Every frame that has the model's boxes (even none
+    found) goes with them as a prediction, with the model version (field `predictions_model`,
+    else the dataset's `model_version`, else `model_version`); a rendered frame goes with its
+    exact boxes instead (accepting them as they are never replaces exact boxes with a model's),
+    and a real frame only with the classes of its set (`relevant`: dataset tag -> classes).
+
+    Raises:
+        LabelStudioError: the server is down or stops answering (what to run, and how many
+            tasks were sent), or it has no project at all while a pulled export exists (its
+            data was lost: `ambon label restore` first, or `new_project` to mean it).
+    """
     client = connect(server)
+    if not new_project and find_project(client, title) is None:
+        _refuse_a_lost_server(client, server, title, _saved_tasks(server.root))
     project = ensure_project(client, server, title, classes)
     existing = _tasks(client, project.id)
     shown = view.limit(limit) if limit else view
@@ -237,7 +283,7 @@ def push(
     has_version = shown.has_sample_field("predictions_model")
     default_version = model_version or view._dataset.info.get("model_version", "unknown")
     tasks, missing, already, models = [], [], 0, set()
-    fields = ["frame_id", "camera", "metadata", "source", "ground_truth"]
+    fields = ["frame_id", "camera", "metadata", "source", "dataset_tag", "ground_truth"]
     fields += [predictions_field] if has_predictions else []
     fields += ["predictions_model"] if has_version else []
     for sample in shown.select_fields(fields):
@@ -258,23 +304,32 @@ def push(
             }
         }
         preds = sample[predictions_field] if has_predictions else None
-        if preds is not None:
+        truth, real = sample["ground_truth"], sample["source"] == "real"
+        if sample["source"] == "synthetic" and truth is not None:
+            task["predictions"] = [_prediction(truth, classes, w, h, EXACT)]
+        elif preds is not None:
             version = (sample["predictions_model"] if has_version else None) or default_version
+            mine = (relevant or {}).get(sample["dataset_tag"], classes) if real else classes
             # a real frame's people come from the teacher (curate.people), not the model
-            truth = sample["ground_truth"]
-            people = truth if sample["source"] == "real" and truth is not None else None
-            task["predictions"] = [_prediction(preds, classes, w, h, version, people)]
-            version = task["predictions"][0]["model_version"]
-            models.add(version)
+            people = truth if real and truth is not None else None
+            task["predictions"] = [_prediction(preds, mine, w, h, version, people)]
+        if task.get("predictions"):
+            models.add(task["predictions"][0]["model_version"])
         tasks.append(task)
-    ensure_storages(
-        client,
-        server,
-        project.id,
-        [_path(t["data"][IMAGE], server) for t in tasks],
-    )
-    for start in range(0, len(tasks), 500):
-        client.projects.import_tasks(project.id, request=tasks[start : start + 500])
+    sent = 0
+    try:
+        files = [_path(t["data"][IMAGE], server) for t in tasks]
+        ensure_storages(client, server, project.id, files)
+        for start in range(0, len(tasks), 500):
+            client.projects.import_tasks(project.id, request=tasks[start : start + 500])
+            sent += len(tasks[start : start + 500])
+        in_project = _in_project(_tasks(client, project.id))
+    except _BROKEN as err:
+        raise LabelStudioError(
+            f"Label Studio at {server.url} stopped answering during the push ({sent} of "
+            f"{len(tasks)} new tasks sent; {type(err).__name__}): start it with `ambon "
+            "labelstudio up` and push again; the tasks already sent are not sent twice"
+        ) from None
     return PushReport(
         project.id,
         view_name or "(given)",
@@ -284,7 +339,7 @@ def push(
         sum(1 for t in tasks if "predictions" in t),
         sum(1 for t in tasks if t.get("predictions") and t["predictions"][0]["result"]),
         sorted(models),
-        _in_project(_tasks(client, project.id)),
+        in_project,
         missing,
     )
 
@@ -387,12 +442,16 @@ def pull(
     classes: list[str],
     root: Path,
     predictions_field: str = "predictions",
+    tolerance_pct: float = 1.0,
+    per_task: str = "one",
 ) -> PullReport:
-    """Bring completed annotations back into `dataset` as ground truth (see module doc).
+    """Bring completed annotations back into `dataset` as ground truth (see module doc). The
+    whole export is checked first (`export_check`): a bad label, a box outside its image or a
+    task with two annotations stops the pull before the export file or FiftyOne changes.
 
     Raises:
-        LabelStudioError: the server is down, the token is wrong, the project is gone, or an
-            annotation uses a class params does not know (nothing is written then).
+        LabelStudioError: the server is down, the token is wrong, the project is gone, or the
+            export has problems (each named by task; nothing is written then).
     """
     client = connect(server)
     project = find_project(client, title)
@@ -403,8 +462,9 @@ def pull(
             "FiftyOne are kept"
         )
     tasks = _export(client, project.id)
-    export = _save_export(tasks, root)
+    check_export(tasks, classes, tolerance_pct, per_task, "label pull")
     labels = labels_from_export(tasks, classes)
+    export = _save_export(tasks, root)
     applied = apply_labels(dataset, labels)
     disagree = compare_with_model(dataset, predictions_field)
     return PullReport(
@@ -461,7 +521,8 @@ def labels_from_export(tasks: list[dict], classes: list[str]) -> ExportLabels:
         if wrong:
             continue
         w, h = task["data"]["width"], task["data"]["height"]
-        truth = Detections.from_labelstudio(boxes, w, h).to_fiftyone(w, h, truth=True)
+        inside, _ = clip_to_image(Detections.from_labelstudio(boxes, w, h), w, h)  # the tolerance
+        truth = inside.to_fiftyone(w, h, truth=True)
         frames[task["data"].get("frame_id")] = HumanLabel(
             truth, _annotator(ann, {}), ann.get("lead_time"), task["id"]
         )
@@ -545,15 +606,23 @@ def _signature(result: list | None) -> str:
 
 
 def restore(
-    server: Server, title: str, classes: list[str], root: Path, rev: str | None = None
+    server: Server,
+    title: str,
+    classes: list[str],
+    root: Path,
+    rev: str | None = None,
+    tolerance_pct: float = 1.0,
+    per_task: str = "one",
 ) -> RestoreReport:
     """Rebuild the project from the saved export (see `read_export`): a task for every
     exported frame not in the project, and the predictions, annotations and skips a task
     lacks, each annotation by its annotator (an account is re-created, without a password,
-    when the server has lost it). Running it twice changes nothing the second time."""
+    when the server has lost it). Running it twice changes nothing the second time. An export
+    with problems (`export_check`) is refused before the server is touched."""
     import secrets
 
     exported = read_export(root, rev)
+    check_export(exported, classes, tolerance_pct, per_task, "label restore")
     client = connect(server)
     project = ensure_project(client, server, title, classes)
     existing = _tasks(client, project.id)

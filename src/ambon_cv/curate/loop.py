@@ -20,6 +20,7 @@ def run(
     view: str = "to_label",
     limit: int | None = None,
     rev: str | None = None,
+    new_project: bool = False,
 ) -> StageResult:
     from ambon_cv.curate.labelstudio import pull, push, require_running, restore
     from ambon_cv.curate.labelstudio_server import server_config
@@ -32,8 +33,10 @@ def run(
     if action != "rank":  # before the database and the model: fail in a second
         server = server_config(root)
         require_running(server)
+    checks = {"tolerance_pct": label.box_tolerance_pct, "per_task": label.annotations_per_task}
     if action == "restore":
-        return StageResult("label", [restore(server, label.project, classes, root, rev).summary()])
+        report = restore(server, label.project, classes, root, rev, **checks)
+        return StageResult("label", [report.summary()])
     from ambon_cv.curate.db import connect
     from ambon_cv.curate.ranking import prefill, rank
 
@@ -44,7 +47,7 @@ def run(
     ds = fo.load_dataset(name)
     weights = root / label.model
     if action == "pull":
-        report = pull(ds, server, label.project, classes, root, label.predictions_field)
+        report = pull(ds, server, label.project, classes, root, label.predictions_field, **checks)
         return StageResult("label", [report.summary()])
     lines = []
     queue = action == "rank" or view == "to_label"
@@ -58,6 +61,18 @@ def run(
     if not queue:
         prefill(frames.limit(limit) if limit else frames, weights, label)
     report = push(
-        frames, server, label.project, classes, limit, label.predictions_field, view_name=view
-    )
+        frames, server, label.project, classes, limit, label.predictions_field, view_name=view,
+        relevant=relevant_classes(params.curate), new_project=new_project,
+    )  # fmt: skip
     return StageResult("label", [*lines, report.summary()])
+
+
+def relevant_classes(curate) -> dict[str, list[str]]:
+    """What a real set's frames are pre-filled with: the classes its own labels name (none for
+    clips labelled per clip), and people (the teacher's)."""
+    return {
+        s.name: sorted(
+            {c for c in (s.class_map.values() if s.kind == "yolo" else ()) if c} | {"person"}
+        )
+        for s in curate.real
+    }

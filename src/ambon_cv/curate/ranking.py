@@ -57,12 +57,63 @@ def interleave(rows: Iterable[tuple[Hashable, float, str]]) -> list[str]:
     return order
 
 
+LOOK_ALIKE = "near_duplicate"
+# the camera's own footage; every other real set (a public photo set, clips cut from many
+# recordings) is one group, however many recordings it holds: a recording is not a camera
+CAMERA_FOOTAGE = {"synthetic-city", "camera-footage"}
+
+
 def candidates(ds, params: LabelParams):
-    """The frames a push may send: not reviewed, none of the left-out tags."""
-    view = ds.match_tags(REVIEWED, bool=False)
-    if params.rank.leave_out:
-        view = view.match_tags(params.rank.leave_out, bool=False)
-    return view
+    """The frames a push may send: not reviewed, none of the left-out tags, except night
+    frames: they look alike (dark, few edges), so near-duplicate tags would leave almost none,
+    yet night is where a model is weakest. Night look-alikes come back, best-ranked first by
+    the dataset's order, until night's share of the candidates is its share of the unreviewed
+    frames."""
+    from fiftyone import ViewField as F
+
+    unreviewed = ds.match_tags(REVIEWED, bool=False)
+    if not params.rank.leave_out:
+        return unreviewed
+    view = unreviewed.match_tags(params.rank.leave_out, bool=False)
+    if LOOK_ALIKE not in params.rank.leave_out or not ds.has_sample_field("time_of_day"):
+        return view
+    night = F("time_of_day") == "night"
+    want = night_wanted(len(unreviewed), len(unreviewed.match(night)), len(view),
+                        len(view.match(night)))  # fmt: skip
+    if want <= 0:
+        return view
+    others = [t for t in params.rank.leave_out if t != LOOK_ALIKE]
+    back = unreviewed.match(night).match_tags(LOOK_ALIKE)
+    back = (back.match_tags(others, bool=False) if others else back).limit(want)
+    return ds.select([*view.values("id"), *back.values("id")], ordered=True)
+
+
+def night_wanted(unreviewed: int, night: int, kept: int, kept_night: int) -> int:
+    """Night frames to add back so that night's share of the kept frames is its share of
+    the unreviewed ones.
+
+    >>> night_wanted(1000, 300, 500, 1)   # 30% night, 1 of 500 kept: 213 more make 214 of 713
+    213
+    >>> night_wanted(1000, 300, 500, 200)
+    0
+    """
+    if not unreviewed or night >= unreviewed:
+        return 0
+    share = night / unreviewed
+    # (kept_night + x) / (kept + x) = share
+    return max(0, int(round((share * kept - kept_night) / (1 - share))))
+
+
+def camera_group(camera: str | None, dataset_tag: str | None) -> str | None:
+    """The group a frame is dealt by: its camera for the cameras' own footage, its set for a
+    real set.
+
+    >>> camera_group("pemkot-01", "synthetic-city")
+    'pemkot-01'
+    >>> camera_group("surveillance-fights/rec-012", "surveillance-fights")
+    'surveillance-fights'
+    """
+    return camera if dataset_tag in CAMERA_FOOTAGE or dataset_tag is None else dataset_tag
 
 
 def prefill(view, weights: Path, params: LabelParams, progress: bool = True) -> int:
@@ -78,7 +129,7 @@ def prefill(view, weights: Path, params: LabelParams, progress: bool = True) -> 
     todo = view.match(F(MODEL) != version) if view.has_sample_field(MODEL) else view
     if not len(todo):
         return 0
-    detector = Detector(weights, None, params.conf)
+    detector = Detector(weights, None, params.conf, iou=params.iou)
     ids, paths = todo.values("id"), todo.values("filepath")
     read: list[tuple[str, int, int]] = []  # (sample id, width, height) of each image read
 
@@ -168,6 +219,10 @@ def rank(ds, params: LabelParams, weights: Path | None, progress: bool = True) -
         view.values(f) if view.has_sample_field(f) else [None] * len(ids)
         for f in params.rank.spread_by
     ]
+    if "camera" in params.rank.spread_by and view.has_sample_field("dataset_tag"):
+        k = params.rank.spread_by.index("camera")
+        tags = view.values("dataset_tag")
+        spread[k] = [camera_group(c, t) for c, t in zip(spread[k], tags, strict=True)]
     groups = list(zip(*spread, strict=True)) if spread else [()] * len(ids)
     if params.rank.by == "dataset":
         order = list(ids)

@@ -42,6 +42,7 @@ class Detector:
         conf: float = 0.25,
         device: str = "cpu",
         batch: int = 16,
+        iou: float = 0.7,
     ) -> None:
         from ultralytics import YOLO
 
@@ -53,6 +54,7 @@ class Detector:
         self.model = on_every_core(YOLO(str(path)))
         imgsz = trained_imgsz(self.model) if imgsz is None else imgsz
         self.imgsz, self.conf, self.device, self.batch = imgsz, conf, device, batch
+        self.iou = iou  # NMS: boxes of one class overlapping more than this are one
         self.path, self.name = path, path.name
         self.version = model_version(path)
 
@@ -69,6 +71,7 @@ class Detector:
 
     def _run(self, chunk: list[np.ndarray]) -> list[Detections]:
         results = self.model.predict(
-            chunk, imgsz=self.imgsz, conf=self.conf, device=self.device, verbose=False
-        )
+            chunk, imgsz=self.imgsz, conf=self.conf, iou=self.iou, device=self.device,
+            verbose=False,
+        )  # fmt: skip
         return [Detections.from_ultralytics(r) for r in results]
