@@ -34,11 +34,15 @@ test: setup
 test-fast: setup
 	$(BIN)/pytest -m "not slow" -q
 
-# dvc exp show with every column that is the same everywhere left out, and the dependency
-# hashes too: what an experiment changed, and what that did, on one screen
+# dvc exp show on one screen: the params an experiment changed (only-changed) and a handful of
+# headlines; every other metric, and DVCLive's per-epoch losses, left out. ARGS='-A' adds every
+# commit; `dvc exp diff A B` compares two in full.
+EXPS_HEADLINES := synthetic_mAP50|real_mAP50|real_person_mAP50|fight_false_alerts_per_hour|roc_auc_mean|pass
+EXPS_SECTIONS  := footage|real|frames|curate|label|train|fights|evaluate|export|bench
 exps:
 	$(BIN)/dvc exp show --no-pager --only-changed \
-	  --drop '^(src|data|models|classifiers|exports)/|^reports/[a-z]+\.json$$|^dvclive/' $(ARGS)
+	  --drop '^(?!($(EXPS_SECTIONS))\.)|^train\.(box|cls|dfl)_loss$$' \
+	  --keep '^(Experiment|Created)$$|^($(EXPS_HEADLINES))$$' $(ARGS)
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks scripts

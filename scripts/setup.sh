@@ -130,6 +130,33 @@ fiftyone_hook() {
   [ "$(cat "$pth" 2>/dev/null)" = "$line" ] || printf '%s\n' "$line" > "$pth"
 }
 
+plots_offline() {
+  # DVC's plot pages load vega from a CDN: offline they are blank. The same releases, from
+  # the npm registry, inlined into a page template that `dvc plots show|diff` uses
+  # (plots.html_template in the git-ignored .dvc/config.local).
+  local dir=.cache/vega template=.cache/vega/dvc-plots.html
+  if [ ! -s "$template" ]; then
+    command -v npm >/dev/null || { log "npm missing: dvc plots pages will need the internet"; return 0; }
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack -q vega@5.20.2 vega-lite@5.2.0 vega-embed@6.18.2 >/dev/null) \
+      || die "npm pack of vega, vega-lite and vega-embed failed (the npm registry?)"
+    mkdir -p "$dir"
+    for pkg in vega-5.20.2 vega-lite-5.2.0 vega-embed-6.18.2; do
+      tar -xzf "$tmp/$pkg.tgz" -C "$tmp" "package/build/${pkg%-*}.min.js"
+      mv "$tmp/package/build/${pkg%-*}.min.js" "$dir/"
+    done
+    rm -rf "$tmp"
+    { printf '<!DOCTYPE html>\n<html>\n<head>\n{refresh_tag}\n<title>DVC Plot</title>\n'
+      for js in vega vega-lite vega-embed; do
+        printf '<script type="text/javascript">\n'; cat "$dir/$js.min.js"; printf '\n</script>\n'
+      done
+      printf '<style>table { border-spacing: 15px; }</style>\n</head>\n<body>\n{plot_divs}\n</body>\n</html>\n'
+    } > "$template.tmp" && mv "$template.tmp" "$template"
+  fi
+  [ -d .dvc ] && .venv/bin/dvc config --local plots.html_template "$PWD/$template"
+  return 0
+}
+
 git_identity() {
   # DVC experiments and DVCLive commit inside the repository and need an identity.
   git rev-parse --git-dir >/dev/null 2>&1 || return 0
@@ -146,6 +173,7 @@ git_identity
 ls_pid=$!
 main_env
 fiftyone_hook
+plots_offline
 if ! wait "$ls_pid"; then
   cat .setup-labelstudio.log >&2
   die "building .venv-labelstudio or .venv-triton failed (log above)"

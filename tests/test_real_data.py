@@ -49,3 +49,26 @@ def test_folders_are_named_under_the_root_and_absolute_ones_kept(tmp_path):
     assert real_folder(p, tmp_path, "") is None  # that check switched off
     note = how_to_add("fights.folder", tmp_path / "clips")
     assert "fights.folder" in note and str(tmp_path / "clips") in note and "real.root" in note
+
+
+def test_an_experiment_s_temporary_copy_finds_the_real_data_or_fails_loudly(tmp_path, monkeypatch):
+    """`dvc exp run --temp` runs in <checkout>/.dvc/tmp/exps/<tmp>: a relative real.root means
+    the same there as in the checkout, and a missing folder stops the experiment."""
+    import pytest
+
+    from ambon_cv.errors import AmbonError
+
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    checkout = tmp_path / "work" / "ambon"
+    copy = checkout / ".dvc" / "tmp" / "exps" / "tmp1a2b3c"
+    copy.mkdir(parents=True)
+    photos = tmp_path / "work" / "shared" / "photos"
+    photos.mkdir(parents=True)
+    (photos / "a.jpg").write_bytes(b"one")
+    p = RealParams(root="../shared", folders=["photos"])
+    assert real_folder(p, copy, "photos").resolve() == photos
+    assert fingerprint(p, copy, progress=False)["folders"]["photos"]["present"]
+    missing = RealParams(root="../shared", folders=["photos", "clips"])
+    with pytest.raises(AmbonError, match=r"inside this DVC experiment.*-S real.root="):
+        fingerprint(missing, copy, progress=False)
+    assert not fingerprint(missing, checkout, progress=False)["folders"]["clips"]["present"]

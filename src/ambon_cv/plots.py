@@ -196,6 +196,9 @@ def capacity(sweep: dict):
         a1.plot(n, [p["target_fps"] for p in points], ":", color="grey")
         a2.plot(n, [p["latency_ms"]["p95"] or np.nan for p in points], "o-", label=f"{mode} p95")
     streams = sweep["verdict"]["streams"]
+    slo = sweep.get("slo", {})
+    if slo.get("p95_latency_ms"):
+        a2.axhline(slo["p95_latency_ms"], color="black", ls="-.", lw=1, label="p95 SLO")
     for ax in (a1, a2):
         ax.axvline(streams, color="tab:red", ls="--", lw=1)
         ax.set_xlabel("streams")
@@ -230,14 +233,17 @@ def latency_cdf(curves: dict[str, list[float]]):
     """The distribution of capture -> result latency, one curve per load."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4))
-    for label, latencies in curves.items():
+    colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, max(1, len(curves))))  # one per load
+    styles = ["-", "--", ":", "-."]
+    for k, (label, latencies) in enumerate(curves.items()):
         lat = np.sort(np.asarray(latencies))
         if len(lat):
-            ax.plot(lat, np.arange(1, len(lat) + 1) / len(lat), label=label)
+            ax.plot(lat, np.arange(1, len(lat) + 1) / len(lat), label=label, color=colours[k],
+                    ls=styles[k % len(styles)])  # fmt: skip
     ax.set_xscale("log")
     ax.set_xlabel("latency capture -> result (ms)")
     ax.set_ylabel("share of analysed frames")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, ncol=2)
     ax.set_title("Latency CDF")
     fig.tight_layout()
     return fig

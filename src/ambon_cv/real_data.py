@@ -18,14 +18,39 @@ from pathlib import Path
 
 from ambon_cv.config import RealParams
 from ambon_cv.contract import StageIO, StageParams, StageResult
+from ambon_cv.errors import AmbonError
 from ambon_cv.paths import under_root, write_json
 
 FINGERPRINT = Path("data") / "real.json"
 HASHES = Path(".cache") / "real-hashes.json"  # md5 by file, reused while size and mtime hold
 
 
+def checkout_home(root: Path) -> Path:
+    """The checkout a DVC experiment was started from, when `root` is its temporary copy
+    (`dvc exp run --temp` and `--queue` run in `<checkout>/.dvc/tmp/exps/...`); else `root`.
+
+    Example:
+        >>> checkout_home(Path("/work/ambon/.dvc/tmp/exps/tmpab12cd")).as_posix()
+        '/work/ambon'
+        >>> checkout_home(Path("/work/ambon")).as_posix()
+        '/work/ambon'
+    """
+    parts = root.parts
+    for k in range(len(parts) - 2):
+        if parts[k : k + 3] == (".dvc", "tmp", "exps"):
+            return Path(*parts[:k])
+    return root
+
+
+def in_experiment(root: Path) -> bool:
+    """Whether this runs inside a DVC experiment's temporary copy."""
+    return checkout_home(root) != root or bool(os.environ.get("DVC_EXP_NAME"))
+
+
 def real_root(p: RealParams, root: Path) -> Path:
-    return under_root(p.root, root)
+    """real.root: absolute as given, else relative to the checkout (the one an experiment was
+    started from, so `../shared/datasets` means the same in `dvc exp run --temp`)."""
+    return under_root(p.root, checkout_home(root))
 
 
 def real_folder(p: RealParams, root: Path, name: str) -> Path | None:
@@ -64,6 +89,12 @@ def fingerprint(p: RealParams, root: Path, progress: bool = True) -> dict:
     for name in p.folders:
         folder = real_folder(p, root, name)
         if not folder.is_dir():
+            if in_experiment(root):  # an experiment never "runs" with its real checks skipped
+                raise AmbonError(
+                    f"real: no real data at {folder} inside this DVC experiment, so the "
+                    "stages that read it would be skipped and its figures empty: give "
+                    "real.root absolutely (-S real.root=/abs/path/to/datasets)"
+                )
             folders[name] = {"present": False, "path": str(folder)}
             continue
         files = sorted(f for f in folder.rglob("*") if f.is_file())

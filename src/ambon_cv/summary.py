@@ -4,6 +4,7 @@ reports/index.md linking every report and plot."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -165,6 +166,16 @@ def write_index(root: Path) -> Path:
     sections = [
         ("Curation", ["curate.md"], "the dataset: sources, splits, duplicates, leaks"),
         (
+            "Real people",
+            ["people/"],
+            "the people teacher's boxes on real frames, the truth of the real-person check",
+        ),
+        (
+            "Training",
+            ["train.json", "../dvclive/train/", "label_curve.json", "label_curve.png"],
+            "the fine-tune's final metrics and curves; what labelling buys (ambon label curve)",
+        ),
+        (
             "Real fights",
             ["fights.md", "fights/"],
             "the clip classifier, cross-validated by source recording",
@@ -200,11 +211,17 @@ def write_index(root: Path) -> Path:
         for item in items:
             path = (reports / item).resolve()
             if item.endswith("/"):
-                for png in sorted(path.glob("*.png")) if path.is_dir() else []:
-                    rel = png.relative_to(reports.resolve())
+                pictures = sorted(p for p in path.glob("*") if p.suffix in {".png", ".jpg"})
+                for picture in pictures if path.is_dir() else []:
+                    rel = Path(os.path.relpath(picture, reports.resolve()))
                     lines.append(f"- [{rel}]({rel})")
             elif path.exists():
                 lines.append(f"- [{item}]({item})")
+        lines.append("")
+    records = sorted((reports / "experiments").glob("*.md")) + sorted(reports.glob("fight_*.md"))
+    if records:
+        lines += ["## Options tried", "", "Dated records of options compared and not kept.", ""]
+        lines += [f"- [{r.relative_to(reports)}]({r.relative_to(reports)})" for r in records]
         lines.append("")
     lines += [
         "## Notebooks",

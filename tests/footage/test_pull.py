@@ -247,3 +247,35 @@ def test_missing_folder_says_how_to_fix(tmp_path, registry):
             tmp_path,
             progress=False,
         )
+
+
+def test_loose_clips_are_named_with_the_layout_a_pull_expects(tmp_path, export, registry):
+    """A folder of mp4s with no camera folders: the error says what layout is expected."""
+    loose = tmp_path / "my-mp4s"
+    loose.mkdir()
+    first = next(export.rglob("*.mp4"))
+    shutil.copy2(first, loose / first.name)
+    with pytest.raises(FootageError) as err:
+        pull_footage(params(source="dir", location=str(loose)), registry, tmp_path / "out",
+                     tmp_path, progress=False)  # fmt: skip
+    text = str(err.value)
+    assert "<camera id>/<anything>/<clip>.mp4" in text
+    assert f"1 clips lie directly in {loose}" in text and first.name in text
+
+
+def test_a_pull_into_a_scratch_folder_leaves_the_pipeline_s_footage_alone(tmp_path, export):
+    from ambon_cv.config import load_params
+    from ambon_cv.contract import StageIO, StageParams
+    from ambon_cv.footage.pull import run
+
+    from ..conftest import ROOT
+
+    p = load_params(overrides={"footage.source": "dir", "footage.location": str(export)})
+    pipeline = ROOT / "data" / "footage" / "manifest.parquet"
+    before = pipeline.stat().st_mtime_ns if pipeline.is_file() else None
+    scratch = tmp_path / "scratch-footage"
+    io = StageIO(ROOT, progress=False)
+    result = run(StageParams(p, ("footage",), "footage"), io, out=str(scratch))
+    assert (scratch / "manifest.parquet").is_file()
+    assert f"(into {scratch})" in result.summary()
+    assert (pipeline.stat().st_mtime_ns if pipeline.is_file() else None) == before

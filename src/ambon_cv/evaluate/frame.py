@@ -139,18 +139,22 @@ def pr_rows(box, points: int = 101) -> list[dict]:
 
 def confusion_rows(matrix) -> list[dict]:
     """ultralytics' confusion matrix (rows predicted, columns true, the last of each
-    `background`) as one row per box, which DVC's confusion template counts.
+    `background`) as one row per box, which DVC's confusion template counts. Only boxes found
+    and matched to a true box are kept: the background row and column (thousands of low-
+    confidence boxes against tens per class) drowned the diagonal; misses and false alarms are
+    what the PR curves show.
 
-    Example (two garbage boxes found, one missed, one false alarm):
-        >>> rows = confusion_rows([[2, 0, 1], [0, 0, 0], [1, 0, 0]])
+    Example (two garbage boxes found, one taken for a bin, one missed, one false alarm):
+        >>> rows = confusion_rows([[2, 0, 1], [1, 0, 0], [1, 0, 0]])
         >>> len(rows), rows[2]
-        (4, {'actual': 'background', 'predicted': 'garbage'})
+        (3, {'actual': 'garbage', 'predicted': 'garbage_bin'})
     """
     names = [*CLASSES[: len(matrix) - 1], "background"]
     return [
         {"actual": names[true], "predicted": names[pred]}
         for pred, row in enumerate(matrix)
         for true, count in enumerate(row)
+        if "background" not in (names[true], names[pred])
         for _ in range(int(count))
     ]
 

@@ -22,6 +22,7 @@ from ambon_cv.alerts import AlertEngine, AlertRules
 from ambon_cv.detections import CLASSES, Detections
 from ambon_cv.errors import AmbonError
 from ambon_cv.evaluate.detector import Detector
+from ambon_cv.evaluate.intervals import rate_interval, share_interval
 from ambon_cv.frames.sample import ClipDecodeError, sample_clip
 
 FIGHT = CLASSES.index("fight")
@@ -236,10 +237,14 @@ def fight_stream_alerts(
     hours = offset / 3600
     return {
         "no_fight_seconds": round(offset, 1),
+        "no_fight_clips": len(clips) - len(fights),
         "false_alerts": len(quiet.alerts),
         "false_alerts_per_camera_hour": len(quiet.alerts) / hours if hours else float("nan"),
+        "false_alerts_per_camera_hour_95": rate_interval(len(quiet.alerts), hours),
         "fight_clips": len(fights),
+        "fight_clips_alerted_count": alerted,
         "fight_clips_alerted": alerted / len(fights) if fights else float("nan"),
+        "fight_clips_alerted_95": share_interval(alerted, len(fights)),
         "source": source,
     }
 

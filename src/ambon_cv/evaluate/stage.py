@@ -18,11 +18,13 @@ import math
 import time
 from pathlib import Path
 
+from ambon_cv.alerts import TOLERANCE_S
 from ambon_cv.config import CameraRegistry, Params
 from ambon_cv.contract import StageIO, StageParams, StageResult, stage_result
 from ambon_cv.evaluate.detector import Detector, DetectorError
 from ambon_cv.evaluate.events import evaluate_events, held_out_city
 from ambon_cv.evaluate.frame import breakdown, headline, val_images
+from ambon_cv.evaluate.intervals import fmt_interval
 from ambon_cv.evaluate.people import person_figures, real_sets
 from ambon_cv.evaluate.real import (
     fight_clips,
@@ -205,7 +207,7 @@ def run(
             f"evaluate: real-footage checks in {path.with_suffix('.md')} (the pipeline's "
             "reports/evaluate.json is unchanged)"
         )
-        return StageResult("evaluate", [line], out)
+        return StageResult("evaluate", [*_real_lines(out["real"]), line], out)
     m = evaluate(params, io.cameras(), io.root, io.progress)
     ev = m["event"]
     lines = [
@@ -260,8 +262,11 @@ def _timeline_plot(timeline: list[dict], path: Path) -> None:
                 alpha=0.35,
                 color=colors.get(kind, "grey"),
             )
-        else:
+        elif _is_true(row, timeline):
             ax.plot(row["start_s"], y, marker="v", color=colors.get(kind, "black"), ms=8)
+        else:  # a false alert: no incident of its kind near it
+            ax.plot(row["start_s"], y, marker="X", color=colors.get(kind, "black"), ms=10,
+                    markeredgecolor="black")  # fmt: skip
     ax.set_yticks(range(len(clips)), [c.split("_")[0] for c in clips], fontsize=7)
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -271,20 +276,39 @@ def _timeline_plot(timeline: list[dict], path: Path) -> None:
         Line2D([], [], marker="v", ls="", color=colors[k], label=f"{k} alert")
         for k in ("fight", "garbage")
     ]
+    handles += [
+        Line2D([], [], marker="X", ls="", color=colors[k], markeredgecolor="black",
+               label=f"false {k} alert")
+        for k in ("fight", "garbage")
+    ]  # fmt: skip
     ax.legend(
         handles=handles,
         loc="upper center",
         bbox_to_anchor=(0.5, -0.12),
-        ncol=5,
+        ncol=4,
         fontsize=8,
         frameon=False,
     )
-    ax.set_xlabel("seconds into the clip (bars: incidents, markers: alerts)")
+    ax.set_xlabel("seconds into the clip (bars: incidents, markers: alerts, X: false alerts)")
     ax.set_title("Alerts against incidents on held-out clips")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _is_true(alert: dict, timeline: list[dict]) -> bool:
+    """Whether an alert row of the timeline has an incident of its kind in its clip within
+    the tolerance `match_alerts` scores by (a garbage alert is true for an overflow too)."""
+    kind = alert["what"].split(":")[1]
+    kinds = {"garbage", "overflow"} if kind == "garbage" else {kind}
+    return any(
+        r["clip"] == alert["clip"]
+        and r["what"].startswith("incident")
+        and r["what"].split(":")[1] in kinds
+        and r["start_s"] - TOLERANCE_S <= alert["start_s"] <= r["end_s"] + TOLERANCE_S
+        for r in timeline
+    )
 
 
 def _fmt(v) -> str:
@@ -448,11 +472,15 @@ def _real_lines(real: dict) -> list[str]:
         )
     if "fights_stream" in real:
         r = real["fights_stream"]
+        alerted = r.get("fight_clips_alerted_count")
         lines.append(
             f"- real footage as streams through the fight analytic: {r['false_alerts']} false "
-            f"alerts in {r['no_fight_seconds']} s of noFight clips played back to back "
-            f"({_fmt(r['false_alerts_per_camera_hour'])} per camera-hour); "
-            f"{_fmt(r['fight_clips_alerted'])} of {r['fight_clips']} fight clips raise an "
-            f"alert ({r['source']})"
+            f"alerts in {r['no_fight_seconds']} s ({r['no_fight_seconds'] / 3600:.3f} h) of "
+            f"{r.get('no_fight_clips', '?')} noFight clips played back to back: "
+            f"{_fmt(r['false_alerts_per_camera_hour'])} per camera-hour, 95% interval "
+            f"{fmt_interval(r.get('false_alerts_per_camera_hour_95'))}; "
+            + (f"{alerted} of " if alerted is not None else f"{_fmt(r['fight_clips_alerted'])} of ")
+            + f"{r['fight_clips']} fight clips raise an alert, 95% interval "
+            f"{fmt_interval(r.get('fight_clips_alerted_95'))} ({r['source']})"
         )
     return lines

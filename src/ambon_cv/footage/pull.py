@@ -108,7 +108,7 @@ def start_from_name(name: str) -> datetime | None:
 
 def _row(root: Path, camera: str, clip_id: str, path: Path, source: str, **extra) -> dict:
     row = dict.fromkeys(MANIFEST_COLUMNS)
-    row.update(camera=camera, clip=clip_id, path=str(path.relative_to(root)), source=source)
+    row.update(camera=camera, clip=clip_id, path=_stored(path, root), source=source)
     row.update(status="ok", reason="", **extra)
     return row
 
@@ -153,6 +153,32 @@ def write_manifest(rows: list[dict], path: Path) -> pd.DataFrame:
     return frame
 
 
+def _stored(path: Path, root: Path) -> str:
+    """A manifest path: relative to the project (the same on every clone), absolute for a
+    scratch folder outside it."""
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+LAYOUT = "<camera id>/<anything>/<clip>.mp4 (the first folder names the camera)"
+
+
+def no_clips(params: FootageParams) -> str:
+    """What an empty pull says: where it looked, the layout it expects, and what it saw."""
+    where = params.location or "the synthetic city"
+    text = f"no clips found at {where}: footage.source {params.source} expects {LAYOUT}"
+    if params.source == "dir" and params.location:
+        top = Path(params.location)
+        loose = sorted(top.glob("*.mp4")) if top.is_dir() else []
+        if not top.is_dir():
+            text += f"; {top} is not a folder"
+        elif loose:
+            text += (
+                f"; {len(loose)} clips lie directly in {top} (e.g. {loose[0].name}): put each "
+                "camera's clips in a folder named after the camera"
+            )
+    return text
+
+
 def pull_footage(
     params: FootageParams,
     registry: CameraRegistry,
@@ -188,7 +214,7 @@ def pull_footage(
     report = PullReport(manifest, fetched, reused, nbytes)
     bad = len(report.bad)
     if manifest.empty:
-        raise FootageError(f"no clips found at {params.location or 'the synthetic city'}")
+        raise FootageError(no_clips(params))
     if bad / len(manifest) > params.max_bad_fraction:
         raise FootageError(
             f"{bad} of {len(manifest)} clips are unreadable (more than footage.max_bad_fraction="
@@ -217,7 +243,7 @@ def _synthesize(params, registry, out, root, progress):
             time_of_day=clip.light,
             size_bytes=clip.path.stat().st_size,
             sha256=sha256_of(clip.path),
-            truth=str(clip.truth.relative_to(root)),
+            truth=_stored(clip.truth, root),
         )
         rows.append(_probe_into(row, clip.path))
     return rows, len(clips), 0, sum(r["size_bytes"] for r in rows)
@@ -331,24 +357,25 @@ def run(
     params: StageParams,
     io: StageIO,
     action: str = "pull",
-    out: str = "data/footage/synthetic-export",
+    out: str | None = None,
     camera: list[str] | None = None,
 ) -> StageResult:
-    """`ambon footage`: pull the clips into data/footage (the stage), or with `synth` render
-    the synthetic city as a recorder export into `out` (to try the `dir` source)."""
+    """`ambon footage`: pull the clips into data/footage (the stage; `out`: a scratch folder
+    instead, leaving the pipeline's footage as it is), or with `synth` render the synthetic
+    city as a recorder export into `out` (to try the `dir` source)."""
     registry = io.cameras()
     if action == "synth":
         from ambon_cv.footage.synth import render_city
 
         cfg = params.footage.synthetic
+        out = out or "data/footage/synthetic-export"
         target = io.root / out
         clips = render_city(registry.select(camera or cfg.cameras), cfg, target)
         frames = sum(c.frames for c in clips)
         return StageResult("footage", [f"rendered {len(clips)} clips ({frames} frames) into {out}"])
-    report = pull_footage(
-        params.footage, registry, io.root / "data" / "footage", io.root, progress=io.progress
-    )
-    return StageResult("footage", [report.summary()])
+    target = Path(out).expanduser().resolve() if out else io.root / "data" / "footage"
+    report = pull_footage(params.footage, registry, target, io.root, progress=io.progress)
+    return StageResult("footage", [report.summary() + (f" (into {target})" if out else "")])
 
 
 __all__ = [
