@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ambon_cv.config import LabelParams, RankParams
-from ambon_cv.curate.ranking import MODEL, box_uncertainty, prefill, rank
+from ambon_cv.curate.ranking import MODEL, box_uncertainty, camera_group, prefill, rank
 from ambon_cv.evaluate.detector import model_version
 
 from ..conftest import run
@@ -39,7 +39,7 @@ def ranked_ds(project, registry):
 
 def test_the_queue_leaves_out_what_is_not_worth_a_person(ranked_ds):
     ds = ranked_ds
-    ids = ds.values("id")
+    ids = ds.match({"time_of_day": {"$ne": "night"}}).values("id")  # night look-alikes: below
     ds.untag_samples(["near_duplicate", "leak"])  # curate's own finds: set by hand here
     ds.select(ids[:3]).tag_samples("near_duplicate")
     ds.select(ids[3:5]).tag_samples("leak")
@@ -66,6 +66,10 @@ def test_uncertain_frames_first_and_every_camera_in_the_first_round(ranked_ds):
     rank(ds, params, None)
     queue = ds.load_saved_view("to_label")
     cameras, tods = queue.values("camera"), queue.values("time_of_day")
+    # a registry camera is a group; a real set is one group, however many recordings it has
+    cameras = [
+        camera_group(c, t) for c, t in zip(cameras, queue.values("dataset_tag"), strict=True)
+    ]
     groups = list(zip(cameras, tods, strict=True))
     n_groups = len(set(groups))
     assert n_groups > 3
@@ -78,6 +82,25 @@ def test_uncertain_frames_first_and_every_camera_in_the_first_round(ranked_ds):
     for scores in by_group.values():
         assert scores == sorted(scores, reverse=True)
     assert queue.values("label_rank") == list(range(len(queue)))
+
+
+def test_night_look_alikes_come_back_until_night_has_its_share(ranked_ds):
+    """Night frames look alike: tagged near-duplicates, all but one would leave the queue."""
+    ds = ranked_ds
+    night = ds.match({"time_of_day": "night"})
+    if len(night) < 4:
+        pytest.skip("the tiny city rendered too few night frames")
+    ds.untag_samples(["near_duplicate", "leak", "reviewed"])
+    night.skip(1).tag_samples("near_duplicate")
+    try:
+        rank(ds, LabelParams(), None)
+        queue = ds.load_saved_view("to_label")
+        share = len(night) / len(ds)
+        got = len(queue.match({"time_of_day": "night"})) / len(queue)
+        assert abs(got - share) <= 1.5 / len(queue), (got, share)
+        assert len(queue) > len(ds) - len(night) + 1  # some look-alikes came back
+    finally:
+        ds.untag_samples("near_duplicate")
 
 
 def test_rankings_differ_and_random_is_reproducible(ranked_ds):

