@@ -414,3 +414,49 @@ def test_a_sweep_run_that_cannot_start_is_named_and_the_runs_before_it_are_kept(
     (failed,) = not_run
     assert failed["mode"] == "naive" and failed["streams"] == 1
     assert "naive" in failed["error"] and "ready" in failed["error"]
+
+
+def test_stream_counts_under_one_are_refused(bench_project, registry):
+    root, params = bench_project
+    for n in (0, -3):
+        with pytest.raises(BenchError, match=rf"--streams {n}: a load needs at least 1 stream"):
+            bench(params, registry, root, streams=n, progress=False)
+
+
+def test_a_refused_camera_is_named_and_its_password_is_written_nowhere(
+    bench_project, tmp_path, monkeypatch
+):
+    """Cameras whose streams refuse the connection (a closed port on loopback): the run
+    names each camera and what to check, and the password is in no report or summary."""
+    import yaml
+
+    from ambon_cv.config import load_cameras
+    from ambon_cv.services import free_port
+
+    root, params = bench_project
+    password = "Pw-4-test-cam-9d2f"
+    for owner in ("PEMKOT", "POLDA"):
+        monkeypatch.setenv(f"AMBON_{owner}_USER", "operator")
+        monkeypatch.setenv(f"AMBON_{owner}_PASSWORD", password)
+    cameras = yaml.safe_load((REPO / "data" / "cameras.yaml").read_text())
+    port = free_port()  # nothing listens there
+    for cam in cameras["cameras"]:
+        owner = cam["owner"].upper()
+        for stream in cam["streams"].values():
+            stream["url"] = (
+                f"rtsp://${{AMBON_{owner}_USER}}:${{AMBON_{owner}_PASSWORD}}@127.0.0.1:{port}"
+                f"/{cam['id']}"
+            )
+    path = tmp_path / "cameras.yaml"
+    path.write_text(yaml.safe_dump(cameras))
+    s = bench(params, load_cameras(path), root, streams=2, source="cameras", duration_s=2,
+              progress=False)  # fmt: skip
+    assert not s["slo"]["pass"]
+    errors = [p["last_error"] for p in s["per_stream"]]
+    assert all(e.startswith(f"camera {p['camera']}:") for e, p in zip(errors, s["per_stream"],
+               strict=True)), errors  # fmt: skip
+    assert all("rtsp://***@127.0.0.1" in e and "credentials in .env" in e for e in errors)
+    written = [root / "reports" / "bench" / "run.json", root / "reports" / "bench" / "run.md"]
+    for f in written:
+        assert password not in f.read_text(), f"the password is in {f}"
+    assert password not in json.dumps(s, default=str)

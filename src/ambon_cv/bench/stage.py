@@ -33,6 +33,7 @@ from ambon_cv.fights.motion import live_flow_fps
 from ambon_cv.machine import cpu_line
 from ambon_cv.metrics import write_report, write_table
 from ambon_cv.paths import project_root, under_root, write_json
+from ambon_cv.redact import redact, redact_all
 
 
 def _model(params: Params, root: Path, model: str | None) -> str:
@@ -206,7 +207,9 @@ def bench(
 ) -> dict:
     """One load run; returns its summary (written to reports/bench/run.{json,md})."""
     b = params.bench
-    n = streams or b.streams
+    n = b.streams if streams is None else streams
+    if n < 1:
+        raise BenchError(f"bench: --streams {n}: a load needs at least 1 stream")
     duration = duration_s or b.duration_s
     config = _config(params, _model(params, root, model), root)
     profiles = stream_profiles(registry, n, fight_mode(params, config))
@@ -238,8 +241,8 @@ def bench(
     if report:
         out = root / "reports" / "bench"
         out.mkdir(parents=True, exist_ok=True)
-        write_json(out / "run.json", _public(summary))
-        (out / "run.md").write_text(run_markdown(summary))
+        write_json(out / "run.json", redact_all(_public(summary)))
+        (out / "run.md").write_text(redact(run_markdown(summary)))
         plots.save(
             plots.latency_cdf({f"{n} streams": summary["latencies_ms"]}),
             out / "run_latency_cdf.png",
@@ -413,8 +416,8 @@ def sweep(params: Params, registry: CameraRegistry, root: Path, progress: bool =
     curves = {f"{p['mode']} x{p['streams']}": p["latencies_ms"] for m in points.values() for p in m}
     plots.save(plots.latency_cdf(curves), reports / "bench" / "latency_cdf.png")
     write_sweep_tables(out, reports / "bench" / "sweep")
-    write_report(root, "bench", out)
-    (reports / "bench.md").write_text(sweep_markdown(out))
+    write_report(root, "bench", redact_all(out))
+    (reports / "bench.md").write_text(redact(sweep_markdown(out)))
     return out
 
 

@@ -27,12 +27,27 @@ import numpy as np
 
 from ambon_cv.bench.profiles import StreamProfile
 from ambon_cv.frames.sample import luma
+from ambon_cv.redact import redact
 
 
 @dataclass(frozen=True)
 class StreamSource:
     kind: str  # clip | rtsp
     url: str  # a clip path or an rtsp:// URL
+
+
+def stream_error(camera: str, source: StreamSource, exc: Exception) -> str:
+    """A stream's failure as a person reads it: the camera, what failed, what to check (a
+    live URL's credentials blanked).
+
+    >>> source = StreamSource("rtsp", "rtsp://u:pw@cam7:554/x")
+    >>> stream_error("pemkot-07", source, OSError(5, "I/O"))[:60]
+    'camera pemkot-07: rtsp://***@cam7:554/x: OSError: [Errno 5] '
+    """
+    text = f"camera {camera}: {redact(source.url)}: {type(exc).__name__}: {redact(str(exc))}"
+    if source.kind == "rtsp":
+        text += " (check the host, port, path and the credentials in .env)"
+    return text[:400]
 
 
 @dataclass
@@ -238,7 +253,7 @@ class Reader(Decoding):
                     continue
             except Exception as exc:  # any failure of this one stream
                 self.stats.errors += 1
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
+                self.stats.last_error = stream_error(self.profile.camera, self.source, exc)
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
             self.stats.connected = False
@@ -287,7 +302,7 @@ class Reader(Decoding):
                     index += 1
                     t = time.thread_time()
             if self.stats.decoded == 0:
-                raise ValueError(f"{self.source.url}: no decodable video frames")
+                raise ValueError(f"{redact(self.source.url)}: no decodable video frames")
         finally:
             container.close()
 
@@ -396,7 +411,7 @@ class ClipReplay:
             clip._backoff = 0.5
         except Exception as exc:  # any failure of this one clip
             clip.stats.errors += 1
-            clip.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            clip.stats.last_error = redact(f"{type(exc).__name__}: {exc}")[:300]
             self._close(clip)
             clip.stats.reconnects += 1
             clip.due = now + clip._backoff
@@ -456,7 +471,7 @@ class ClipReplay:
                     break
             else:  # the clip ended
                 if clip._pass_frames == 0 and clip._pass_packets == 0:
-                    raise ValueError(f"{clip.source.url}: no decodable video frames")
+                    raise ValueError(f"{redact(clip.source.url)}: no decodable video frames")
                 clip.stats.loops += 1
                 if clip.fight is not None:
                     clip.fight.reset()  # the replay jumps back: a cut, not motion
