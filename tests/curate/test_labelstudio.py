@@ -119,6 +119,10 @@ def test_round_trip(server, labelled, project, registry):
     annotate(client, delete.id, preds[delete.id][1:])
     annotate(client, cancel.id, preds[cancel.id][:1], cancelled=True)
 
+    exact = {
+        f: labelled.match({"frame_id": f}).first().ground_truth
+        for f in (t.data["frame_id"] for t in tasks)
+    }
     cancelled_frame = cancel.data["frame_id"]
     before_cancel = labelled.match({"frame_id": cancelled_frame}).first().ground_truth
     result = pull(labelled, server, TITLE, CLASSES, root)
@@ -126,11 +130,22 @@ def test_round_trip(server, labelled, project, registry):
     reviewed = labelled.match_tags("reviewed")
     assert len(reviewed) == 4
     assert len(labelled.load_saved_view("reviewed")) == 4
-    # a box added or deleted by the annotator is a disagreement with the model; an accepted
-    # frame is not
+    # a box added or deleted by the annotator is a disagreement with the model
     disagree = set(labelled.load_saved_view("disagree").values("frame_id"))
     assert {add.data["frame_id"], delete.data["frame_id"]} <= disagree
-    assert accept.data["frame_id"] not in disagree and result.disagree == len(disagree)
+    assert result.disagree == len(disagree)
+    # a rendered frame was pre-filled with its exact boxes, not the model's: accepted as it
+    # is, its ground truth stays exact
+    assert {client.predictions.list(task=t.id)[0].model_version for t in tasks} == {EXACT}
+    accepted = labelled.match({"frame_id": accept.data["frame_id"]}).first().ground_truth
+    assert sorted(d.label for d in accepted.detections) == sorted(
+        d.label for d in exact[accept.data["frame_id"]].detections
+    )
+    assert np.allclose(
+        sorted(d.bounding_box for d in accepted.detections),
+        sorted(d.bounding_box for d in exact[accept.data["frame_id"]].detections),
+        atol=1e-4,
+    )
 
     def pixels(frame_id: str) -> tuple[list, np.ndarray, object]:
         s = labelled.match({"frame_id": frame_id}).first()

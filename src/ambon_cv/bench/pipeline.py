@@ -348,9 +348,11 @@ class Analyser:
 
     def __init__(self, config: PipelineConfig, names: list[str]) -> None:
         from ambon_cv.alerts import AlertEngine
+        from ambon_cv.detections import Detections
         from ambon_cv.inference.backends import open_backend
         from ambon_cv.inference.decode import class_map, decode
         from ambon_cv.inference.letterbox import to_input
+        from ambon_cv.inference.tracking import Tracker
 
         self.backend = open_backend(
             config.model, threads=config.threads or None, names=config.names, imgsz=config.imgsz
@@ -366,6 +368,9 @@ class Analyser:
         self.max_batch = min(config.max_batch, self.backend.max_batch)
         self.last: dict = {}  # stream id -> its last inferred Detections (change gating)
         self.trackers: dict = {}  # stream id -> its Tracker: people and piles keep their ids
+        # the tracker's libraries load now, in the warm-up, not on the load's first frame
+        self._tracker_type = Tracker
+        Tracker(frame_rate=1).update(Detections.empty())
         self._decode, self._to_input = decode, to_input
         # batches of a few sizes only, each run once before the load: OpenVINO sets a dynamic
         # model up for each new batch size on its first call (Intel Xeon, 256 px INT8, one
@@ -414,9 +419,7 @@ class Analyser:
     def _tracker(self, sid: int):
         """The stream's tracker (its analysed frames come about one a second or slower)."""
         if sid not in self.trackers:
-            from ambon_cv.inference.tracking import Tracker
-
-            self.trackers[sid] = Tracker(frame_rate=1)
+            self.trackers[sid] = self._tracker_type(frame_rate=1)
         return self.trackers[sid]
 
     def reuse(self, sid: int, captured: float) -> tuple[FrameRecord, list[AlertRecord]]:
