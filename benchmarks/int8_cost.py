@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("data/curated/yolo"))
     args = parser.parse_args()
     exports = {
-        name: int8_export(w, Path("runs/int8_cost") / name, args.data, args.imgsz)
+        name: int8_export(w, Path("runs/int8_cost").resolve() / name, args.data, args.imgsz)
         for name, w in (("reference", args.reference), ("candidate", args.candidate))
     }
     runtimes = {n: open_backend(str(p), threads=1) for n, p in exports.items()}
