@@ -174,7 +174,7 @@ def small_real_sets(root: Path) -> list:
     import shutil
 
     if not SHARED.is_dir():
-        pytest.skip(f"needs the shared datasets at {SHARED} (README, Real data)")
+        pytest.skip(f"needs the shared datasets at {SHARED} (docs/concepts.md, Real data)")
 
     from ambon_cv.config import RealSet
 

@@ -62,7 +62,8 @@ def real_folder(p: RealParams, root: Path, name: str) -> Path | None:
 def how_to_add(what: str, folder: Path) -> str:
     """The line a skipped real check prints: what is missing, and how to add it."""
     return (
-        f"{what}: no real data at {folder}; put the folder there (README, 'Real data'), or "
+        f"{what}: no real data at {folder}; put the folder there (docs/concepts.md, 'Real "
+        "data'), or "
         "point real.root at where it is, then `dvc repro`"
     )
 
