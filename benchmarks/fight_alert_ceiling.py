@@ -7,7 +7,8 @@ then alert on one of them at most, whatever the analytic. This renders the same 
 alert at the earliest moment each incident and the cooldown allow, and sets the recall that
 `evaluate` measured beside that ceiling, for the shipped cooldown and shorter ones.
 
-Run: .venv/bin/python benchmarks/fight_alert_ceiling.py [--out reports/fight_alert_ceiling.md]
+Run: .venv/bin/python benchmarks/fight_alert_ceiling.py
+     [--out reports/experiments/2026-12-06-fights-alert-ceiling.md]
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ def ceiling(incidents: pd.DataFrame, cooldown_s: float) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=Path("reports/fight_alert_ceiling.md"))
+    ap.add_argument(
+        "--out", type=Path, default=Path("reports/experiments/2026-12-06-fights-alert-ceiling.md")
+    )
     args = ap.parse_args()
     params = load_params(Path("params.yaml"))
     registry = load_cameras(Path("data/cameras.yaml"))

@@ -16,7 +16,7 @@ cross-validation, threshold and calibration inside the folds, two sets of fold d
 
 Run: .venv/bin/python benchmarks/fight_appearance.py
      [--folder ../shared/datasets/surveillance-fights] [--repeats 5]
-     [--out reports/fight_appearance.md]
+     [--out reports/experiments/2026-12-07-fights-appearance.md]
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def clip_looks(path: Path, settings: dict) -> tuple[np.ndarray, np.ndarray, np.n
 
 def main() -> None:
     args, p, settings, paths, y, groups = benchmark_clips(
-        __doc__.splitlines()[0], "reports/fight_appearance.md"
+        __doc__.splitlines()[0], "reports/experiments/2026-12-07-fights-appearance.md"
     )
     start = time.perf_counter()
     with ProcessPoolExecutor(p.workers) as pool:
@@ -104,7 +104,8 @@ def main() -> None:
         f"the grey copy the `fights` stage's motion uses ({p.width} px), after each "
         f"{p.interval_s:g} s motion row; `{p.classifier}`, {p.folds}-fold cross-validation "
         "grouped by recording, threshold and calibration inside the folds, two sets of "
-        f"{args.repeats} fold draws as in `reports/fight_classifiers.md`. Measured on "
+        f"{args.repeats} fold draws as in "
+        "`reports/experiments/2026-12-07-fights-classifiers.md`. Measured on "
         f"{cpu_line()}, {took:.0f} s.",
         "",
         *TABLE_HEAD,

@@ -6,7 +6,7 @@ load runs them, taking every frame and at the live flow rate (`fights.stream.flo
 rates and options in turn for `--rounds` rounds.
 
 Run: .venv/bin/python benchmarks/fight_camera_rates.py [--cameras pemkot-02 pemkot-04]
-     [--rates 10 20 25] [--rounds 3] [--out reports/fight_camera_rates.md]
+     [--rates 10 20 25] [--rounds 3] [--out reports/experiments/2026-12-07-fights-camera-rates.md]
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ def main() -> None:
     ap.add_argument("--cameras", nargs="+", default=["pemkot-02", "pemkot-04"])
     ap.add_argument("--rates", nargs="+", type=float, default=[10.0, 20.0, 25.0])
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--out", type=Path, default=Path("reports/fight_camera_rates.md"))
+    ap.add_argument(
+        "--out", type=Path, default=Path("reports/experiments/2026-12-07-fights-camera-rates.md")
+    )
     args = ap.parse_args()
     params = load_params(Path("params.yaml"))
     least = params.fights.stream.flow_fps

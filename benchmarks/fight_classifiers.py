@@ -7,11 +7,12 @@ RECORDING (threshold and calibration inside the folds) over two independent sets
 draws: the stage's (seeds `fights.seed` onwards) and a second set nobody chose an option on
 (seeds 100 later). An option picked as the best of many on one set of draws is flattered by
 the pick; the second set says whether its lead holds. Clip features only (the stage also
-trains on slower-camera views, which leave the clip figures the same: `fight_rates.md`).
+trains on slower-camera views, which leave the clip figures the same:
+`reports/experiments/2026-12-06-fights-slower-cameras.md`).
 
 Run: .venv/bin/python benchmarks/fight_classifiers.py
      [--folder ../shared/datasets/surveillance-fights] [--repeats 5]
-     [--out reports/fight_classifiers.md]
+     [--out reports/experiments/2026-12-07-fights-classifiers.md]
 """
 
 from __future__ import annotations
@@ -246,7 +247,7 @@ def table_row(name: str, first, second) -> str:
 
 def main() -> None:
     args, p, settings, paths, y, groups = benchmark_clips(
-        __doc__.splitlines()[0], "reports/fight_classifiers.md"
+        __doc__.splitlines()[0], "reports/experiments/2026-12-07-fights-classifiers.md"
     )
     x, kept, _, _ = clip_feature_matrix(paths, settings, workers=p.workers)
     paths, y, groups = [paths[i] for i in kept], y[kept], groups[kept]

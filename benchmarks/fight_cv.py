@@ -14,7 +14,7 @@ Also prints what the motion costs per second of video on this CPU (features only
 the live-load benchmark's), since the streaming analytic runs it on every hot-spot stream.
 
 Run: .venv/bin/python benchmarks/fight_cv.py [--folder ../shared/datasets/surveillance-fights]
-     [--out reports/fight_options.md]
+     [--out reports/experiments/2026-12-03-fights-every-option.md]
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=5, help="fold draws per option")
     parser.add_argument("--footage", type=Path, default=Path("data/footage"))
-    parser.add_argument("--out", type=Path, default=Path("reports/fight_options.md"))
+    parser.add_argument(
+        "--out", type=Path, default=Path("reports/experiments/2026-12-03-fights-every-option.md")
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=FutureWarning)
     p = load_params(Path("params.yaml")).fights

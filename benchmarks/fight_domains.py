@@ -19,7 +19,7 @@ ordinary windows as fights. This script measures why and what mixing the two wor
 It reads the `footage` stage's recordings (`data/footage`), never the held-out event clips.
 
 Run: .venv/bin/python benchmarks/fight_domains.py [--folder ../shared/datasets/surveillance-fights]
-     [--footage data/footage] [--out reports/fight_domains.md]
+     [--footage data/footage] [--out reports/experiments/2026-12-03-fights-real-and-rendered.md]
 """
 
 from __future__ import annotations
@@ -135,7 +135,11 @@ def main() -> None:
     )
     parser.add_argument("--footage", type=Path, default=Path("data/footage"))
     parser.add_argument("--draws", type=int, default=3, help="fold draws of the real-clip CV")
-    parser.add_argument("--out", type=Path, default=Path("reports/fight_domains.md"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports/experiments/2026-12-03-fights-real-and-rendered.md"),
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=FutureWarning)
     params = load_params(Path("params.yaml"))

@@ -9,7 +9,7 @@ about 0.023 of it, which leaves the whole analytic about 17 ms a second. This me
 a cheaper flow keeps the accuracy. The `fights` stage keeps the flow in `fights.motion.FLOW`.
 
 Run: .venv/bin/python benchmarks/fight_flow.py [--folder ../shared/datasets/surveillance-fights]
-     [--out reports/fight_flow.md]
+     [--out reports/experiments/2026-12-03-fights-cheaper-flow.md]
 """
 
 from __future__ import annotations
@@ -88,7 +88,9 @@ def main() -> None:
         "--folder", type=Path, default=Path("../shared/datasets/surveillance-fights")
     )
     parser.add_argument("--repeats", type=int, default=5, help="fold draws per option")
-    parser.add_argument("--out", type=Path, default=Path("reports/fight_flow.md"))
+    parser.add_argument(
+        "--out", type=Path, default=Path("reports/experiments/2026-12-03-fights-cheaper-flow.md")
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=FutureWarning)
     cv2.setNumThreads(1)  # as the live analytic runs it: one thread per worker

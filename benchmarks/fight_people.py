@@ -11,7 +11,8 @@ change of shape (aspect ratio) and of height. A frame with fewer than two people
 pair five body heights apart.
 
 Run: .venv/bin/python benchmarks/fight_people.py [--folder ../shared/datasets/surveillance-fights]
-     [--rate 5] [--out reports/fight_people.md]   (about 8 minutes on 2 cores)
+     [--rate 5] [--out reports/experiments/2026-12-07-fights-person-boxes.md]
+     (about 8 minutes on 2 cores)
 """
 
 from __future__ import annotations
@@ -110,7 +111,9 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, default=Path("models/best.pt"))
     parser.add_argument("--rate", type=float, default=5.0, help="frames a second to detect on")
     parser.add_argument("--repeats", type=int, default=5, help="fold draws")
-    parser.add_argument("--out", type=Path, default=Path("reports/fight_people.md"))
+    parser.add_argument(
+        "--out", type=Path, default=Path("reports/experiments/2026-12-07-fights-person-boxes.md")
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=FutureWarning)
     from ultralytics import YOLO

@@ -7,7 +7,7 @@ calibration inside the folds, mean ± spread over fold draws) judges the held-ou
 their slower views, side by side: trained on the clips' own rates only, or on the views too.
 
 Run: .venv/bin/python benchmarks/fight_rates.py [--folder ../shared/datasets/surveillance-fights]
-     [--repeats 5] [--out reports/fight_rates.md]
+     [--repeats 5] [--out reports/experiments/2026-12-06-fights-slower-cameras.md]
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folder", type=Path, default=Path("../shared/datasets/surveillance-fights"))
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--out", type=Path, default=Path("reports/fight_rates.md"))
+    ap.add_argument(
+        "--out", type=Path, default=Path("reports/experiments/2026-12-06-fights-slower-cameras.md")
+    )
     args = ap.parse_args()
     p = load_params(Path("params.yaml")).fights
     paths, y, groups = labelled_clips(args.folder)

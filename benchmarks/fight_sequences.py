@@ -20,7 +20,7 @@ cross-validation, threshold and calibration inside the folds, two sets of fold d
 
 Run: .venv/bin/python benchmarks/fight_sequences.py
      [--folder ../shared/datasets/surveillance-fights] [--repeats 5]
-     [--out reports/fight_sequences.md]
+     [--out reports/experiments/2026-12-07-fights-motion-order.md]
 """
 
 from __future__ import annotations
@@ -195,7 +195,7 @@ class FirstColumns(ClassifierMixin, BaseEstimator):
 
 def main() -> None:
     args, p, settings, paths, y, groups = benchmark_clips(
-        __doc__.splitlines()[0], "reports/fight_sequences.md"
+        __doc__.splitlines()[0], "reports/experiments/2026-12-07-fights-motion-order.md"
     )
     import torch
 
@@ -268,7 +268,8 @@ def main() -> None:
         f"the `fights` stage's region features ({p.width} px, rows of {p.interval_s:g} s), "
         f"{p.folds}-fold cross-validation grouped by recording, threshold and calibration "
         f"inside the folds, two sets of {args.repeats} fold draws as in "
-        "`reports/fight_classifiers.md`. Rows starting with + are the shipped features with "
+        "`reports/experiments/2026-12-07-fights-classifiers.md`. Rows starting with + are the "
+        "shipped features with "
         "those figures beside them (or those crops trained on with their clip), judged by "
         f"`vote`. Measured on {cpu_line()}, "
         f"{took:.0f} s.",

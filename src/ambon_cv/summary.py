@@ -218,9 +218,14 @@ def write_index(root: Path) -> Path:
             elif path.exists():
                 lines.append(f"- [{item}]({item})")
         lines.append("")
-    records = sorted((reports / "experiments").glob("*.md")) + sorted(reports.glob("fight_*.md"))
+    records = sorted((reports / "experiments").glob("*.md"), reverse=True)  # newest first
     if records:
-        lines += ["## Options tried", "", "Dated records of options compared and not kept.", ""]
+        lines += [
+            "## Options tried",
+            "",
+            "Dated records of options compared: question, method, table, verdict, commit.",
+            "",
+        ]
         lines += [f"- [{r.relative_to(reports)}]({r.relative_to(reports)})" for r in records]
         lines.append("")
     lines += [

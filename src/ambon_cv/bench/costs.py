@@ -174,7 +174,8 @@ def camera_rate_scale(
     """How much more (decoding, the fight analytic) a stream costs when its camera sends
     `camera_fps` frames a second than its clip replayed at `clip_fps`: decoding every frame
     grows with the frames (an upper bound: a 25 fps copy of the same scene measured 1.2-1.7x
-    a 10 fps one, not 2.5x: reports/fight_camera_rates.md), keyframes-only decoding takes a
+    a 10 fps one, not 2.5x: reports/experiments/*-fights-camera-rates.md), keyframes-only
+    decoding takes a
     keyframe a group either way, and the fight analytic grows with the flows it takes
     (`motion.flows_a_second`).
 

@@ -61,13 +61,20 @@ def headline(
     if plots is not None:
         plots.mkdir(parents=True, exist_ok=True)
         for png in run.glob("*.png"):
-            shutil.copy2(png, plots / png.name)
+            if png.name not in UNREADABLE_PLOTS:
+                shutil.copy2(png, plots / png.name)
         # the same curves as data, for `dvc plots diff` between two experiments
         write_table(plots / "pr.tsv", pr_rows(result.box))
         write_table(plots / "confusion.tsv", confusion_rows(result.confusion_matrix.matrix))
     shutil.rmtree(run, ignore_errors=True)
     shutil.rmtree(subset, ignore_errors=True)
     return out
+
+
+# ultralytics' precision- and recall-against-confidence curves: their legends give the best value
+# of the mean curve ("all classes 1.00 at 0.959": precision is 1 where almost nothing is kept),
+# which reads as a result and is none. The PR and F1 curves say what they carry.
+UNREADABLE_PLOTS = {"BoxP_curve.png", "BoxR_curve.png"}
 
 
 def _figures(box, counts, images: int) -> dict:
