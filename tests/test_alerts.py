@@ -29,34 +29,68 @@ def feed(engine, camera, frames, fps=5.0, start=0.0):
     return raised
 
 
-def test_fight_fires_on_k_of_n_and_not_below():
-    rules = AlertRules(fight_k=3, fight_n=5)
-    seq = [det(FIGHT), QUIET, det(FIGHT), QUIET, det(FIGHT)]
-    alerts = feed(AlertEngine(rules), "cam", seq)
+RULES = AlertRules(fight_open=0.8, fight_keep=0.5, fight_min_s=1.0, merge_s=5)
+
+
+def scores(*values: float) -> list[Detections]:
+    """Fight-analytic windows with these scores (one every 0.5 s with `feed(..., fps=2)`)."""
+    return [det(FIGHT, conf=v) for v in values]
+
+
+def test_an_incident_opens_high_stays_open_low_and_alerts_once_it_lasted():
+    # opens at 0.9 (t=1.0), stays open at 0.6 and 0.55 (under the opening threshold), alerts
+    # at t=2.0 when it has lasted 1 s, once, however long it goes on
+    seq = scores(0.1, 0.3, 0.9, 0.6, 0.55, 0.6, 0.7, 0.6, 0.6)
+    alerts = feed(AlertEngine(RULES), "cam", seq, fps=2)
     assert len(alerts) == 1 and alerts[0].kind == "fight"
-    assert alerts[0].first_seen_s == 0.0 and alerts[0].raised_s == pytest.approx(0.8)
-    flicker = [det(FIGHT), QUIET, QUIET, det(FIGHT), QUIET, QUIET] * 5  # 2 of 5 at most
-    assert feed(AlertEngine(rules), "cam", flicker) == []
-    weak = [det(FIGHT, conf=0.1)] * 10
-    assert feed(AlertEngine(rules), "cam", weak) == []
-    assert feed(AlertEngine(rules), "cam", [det(PERSON)] * 10) == []
+    assert alerts[0].first_seen_s == 1.0 and alerts[0].raised_s == 2.0
+    assert alerts[0].last_seen_s == 4.0  # an incident still open keeps its alert's evidence
+    assert alerts[0].score == pytest.approx(0.9)
 
 
-def test_cooldown_and_merge_per_camera():
-    rules = AlertRules(fight_k=2, fight_n=3, cooldown_s=30, merge_s=5)
+def test_no_incident_under_the_opening_threshold_nor_shorter_than_its_minimum():
+    assert feed(AlertEngine(RULES), "cam", scores(*[0.75] * 20), fps=2) == []  # never opens
+    assert feed(AlertEngine(RULES), "cam", scores(0.9, 0.7, 0.2, 0.9, 0.6, 0.1), fps=2) == []
+    assert feed(AlertEngine(RULES), "cam", [det(PERSON)] * 10) == []
+
+
+def test_a_dip_under_keep_closes_the_incident_and_a_prompt_return_joins_its_alert():
+    engine = AlertEngine(RULES)
+    first = feed(engine, "cam", scores(0.9, 0.9, 0.9, 0.2, 0.9, 0.9, 0.9), fps=2)
+    assert len(first) == 1  # the second opening is 1 s after the first closed: merged
+    assert first[0].last_seen_s == 3.0
+    # minutes later, a new incident: a new alert (fights have no cooldown: one per incident)
+    assert len(feed(engine, "cam", scores(0.9, 0.9, 0.9), fps=2, start=30.0)) == 1
+    assert len(feed(engine, "cam-b", scores(0.9, 0.9, 0.9), fps=2)) == 1  # cameras apart
+
+
+def test_a_stream_away_longer_than_merge_closes_what_was_open():
+    engine = AlertEngine(RULES)
+    assert feed(engine, "cam", scores(0.9, 0.9), fps=2) == []
+    assert feed(engine, "cam", scores(0.6, 0.6, 0.6), fps=2, start=20.0) == []  # never reopened
+
+
+def test_the_budget_threshold_must_be_given():
+    engine = AlertEngine(AlertRules())  # fight_open: budget
+    with pytest.raises(ValueError, match="fight model's threshold"):
+        feed(engine, "cam", scores(0.9), fps=2)
+    assert len(feed(AlertEngine(AlertRules(), fight_open=0.8), "c", scores(*[0.9] * 3), 2)) == 1
+    with pytest.raises(ValueError, match="cannot exceed fight_open"):
+        AlertRules(fight_open=0.4, fight_keep=0.5)
+
+
+def test_garbage_cooldown_and_merge_per_camera():
+    rules = AlertRules(garbage_min_presence_s=2, cooldown_s=30, merge_s=5)
     engine = AlertEngine(rules)
-    fight = [det(FIGHT)] * 10  # 2 s of fighting at 5 fps
-    first = feed(engine, "cam-a", fight)
+    pile = [det(GARBAGE, (300, 200, 360, 240))] * 15  # 3 s at 5 fps
+    first = feed(engine, "cam-a", pile)
     assert len(first) == 1
-    # a pause of 3 s then more fighting: the same incident (merged), no new alert
-    assert feed(engine, "cam-a", fight, start=5.0) == []
-    assert first[0].last_seen_s == pytest.approx(5.0 + 9 / 5)
-    # another camera is independent
-    assert len(feed(engine, "cam-b", fight, start=5.0)) == 1
-    # 20 s later: still inside the 30 s cooldown
-    assert feed(engine, "cam-a", fight, start=27.0) == []
-    # 60 s later: a new alert
-    assert len(feed(engine, "cam-a", fight, start=90.0)) == 1
+    assert feed(engine, "cam-a", pile, start=5.0) == []  # a pause of 2 s: merged
+    assert first[0].last_seen_s == pytest.approx(5.0 + 14 / 5)
+    assert len(feed(engine, "cam-b", pile, start=5.0)) == 1
+    assert feed(engine, "cam-a", pile, start=27.0) == []  # inside the 30 s cooldown
+    elsewhere = [det(GARBAGE, (10, 20, 70, 60))] * 15  # a new pile, well after the cooldown
+    assert len(feed(engine, "cam-a", elsewhere, start=90.0)) == 1
 
 
 def test_garbage_must_stay_in_the_same_place():
@@ -72,8 +106,7 @@ def test_garbage_must_stay_in_the_same_place():
 
 
 def test_incident_matching():
-    rules = AlertRules(fight_k=2, fight_n=3, cooldown_s=30)
-    engine = AlertEngine(rules)
+    engine = AlertEngine(AlertRules(fight_open=0.7, fight_min_s=0.2))
     feed(engine, "clip-1", [QUIET] * 10 + [det(FIGHT)] * 10)  # fight from 2.0 s, alert 2.2 s
     feed(engine, "clip-2", [det(FIGHT)] * 5)  # a false alert: no fight on clip-2
     incidents = [
@@ -92,7 +125,7 @@ def test_incident_matching():
 def test_an_incident_over_before_the_clip_began_is_not_scored():
     """A rendered clip starts while its city's time runs on: a fight that ended at -0.6 s was
     never in view. It is counted apart, not as a missed incident; one still on at 0 is scored."""
-    engine = AlertEngine(AlertRules(fight_k=2, fight_n=3))
+    engine = AlertEngine(AlertRules(fight_open=0.7, fight_min_s=0.2))
     feed(engine, "clip-1", [det(FIGHT)] * 10)  # an alert at 0.2 s
     incidents = [
         {"camera": "clip-1", "kind": "fight", "start_s": -9.0, "end_s": -0.6},  # never seen
@@ -108,8 +141,7 @@ def test_an_incident_over_before_the_clip_began_is_not_scored():
 
 
 def test_an_open_merged_alert_covers_the_next_incident_on_its_camera():
-    rules = AlertRules(fight_k=2, fight_n=3, cooldown_s=60, merge_s=10)
-    engine = AlertEngine(rules)
+    engine = AlertEngine(AlertRules(fight_open=0.7, fight_min_s=0.2, merge_s=10))
     # a fight 0-4 s, a pause, a second fight 6-10 s: one alert, its evidence merged to 10 s
     feed(engine, "cam", [det(FIGHT)] * 20 + [QUIET] * 10 + [det(FIGHT)] * 20)
     incidents = [
@@ -127,9 +159,10 @@ def test_an_open_merged_alert_covers_the_next_incident_on_its_camera():
 def test_fight_alerts_come_from_one_source():
     detector_box = Detections(np.array([[100, 100, 200, 220]]), np.array([FIGHT]), np.array([0.9]))
     # by default the detector's fight boxes raise nothing: the fight analytic is the source
-    assert feed(AlertEngine(AlertRules(fight_k=2, fight_n=3)), "cam", [detector_box] * 5) == []
-    assert len(feed(AlertEngine(AlertRules(fight_k=2, fight_n=3)), "cam", [det(FIGHT)] * 5)) == 1
+    rules = AlertRules(fight_open=0.7, fight_min_s=0.2)
+    assert feed(AlertEngine(rules), "cam", [detector_box] * 5) == []
+    assert len(feed(AlertEngine(rules), "cam", [det(FIGHT)] * 5)) == 1
     # the detector as the source (to compare): its boxes count, the analytic's windows do not
-    rules = AlertRules(fight_k=2, fight_n=3, fight_source="detector")
+    rules = AlertRules(fight_open=0.7, fight_min_s=0.2, fight_source="detector")
     assert len(feed(AlertEngine(rules), "cam", [detector_box] * 5)) == 1
     assert feed(AlertEngine(rules), "cam", [det(FIGHT)] * 5) == []

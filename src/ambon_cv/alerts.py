@@ -2,29 +2,32 @@
 incidents. One module, shared by evaluation and the live-load benchmark.
 
 Rules (`AlertRules`, the `evaluate.alerts` section of params.yaml):
-- fight: raised when at least `k` of the last `n` fight scores of a camera reach
-  `fight_min_confidence`. The scores come from one place, `fight_source`: the streaming fight
-  analytic's windows (`ambon_cv.fights.analytic`, Detections marked `meta["analytic"] ==
-  "fight"`), or, only to compare, the detector's `fight` boxes of each analysed frame;
+- fight: an incident, not a window. The scores come from one place, `fight_source`: the
+  streaming fight analytic's windows (`ambon_cv.fights.analytic`, Detections marked
+  `meta["analytic"] == "fight"`), or, only to compare, the detector's `fight` boxes. An
+  incident opens on a window scoring at least `fight_open` (the fight model's threshold,
+  chosen to meet the false-alert budget), stays open while windows score at least the lower
+  `fight_keep` (hysteresis), and raises its one alert once it has lasted `fight_min_s`. While
+  it stays open its alert's evidence grows (an operator already has it on screen);
 - garbage (garbage or overflow boxes): raised when a box stays in the same place (IoU with the
-  first sighting >= `same_place_iou`) for `min_presence_s` seconds;
-- per camera and kind: no second alert within `cooldown_s` of the last one, and an alert
-  whose evidence starts within `merge_s` of the previous alert's end is merged into it.
+  first sighting >= `same_place_iou`) for `min_presence_s` seconds; no second garbage alert
+  on a camera within `cooldown_s` of the last;
+- per camera and kind: an alert whose evidence starts within `merge_s` of the previous alert's
+  end is merged into it (a fight that pauses for a breath is one incident).
 
 Example:
     >>> import numpy as np
     >>> from ambon_cv.detections import CLASSES, Detections
-    >>> engine = AlertEngine(AlertRules())
+    >>> engine = AlertEngine(AlertRules(fight_open=0.8, fight_keep=0.5, fight_min_s=1.0))
     >>> fight = Detections(np.array([[10, 10, 60, 90]]), np.array([CLASSES.index("fight")]),
     ...                    np.array([0.9]), meta={"analytic": "fight"})  # an analytic window
-    >>> alerts = [a for t in range(3) for a in engine.update("pemkot-02", t * 0.5, fight)]
+    >>> alerts = [a for t in range(6) for a in engine.update("pemkot-02", t * 0.5, fight)]
     >>> [(a.camera, a.kind) for a in alerts]
     [('pemkot-02', 'fight')]
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,20 +68,32 @@ class _Track:
 
 
 @dataclass
+class _Incident:
+    """A fight incident while it stays open."""
+
+    start: float
+    box: np.ndarray
+    score: float
+    alert: Alert | None = None  # raised once it lasted fight_min_s (or the merged earlier one)
+
+
+@dataclass
 class _CameraState:
-    fight_window: deque = field(default_factory=deque)
-    fight_first: float | None = None  # start of the current run of fight evidence
-    fight_last_seen: float = 0.0
-    fight_last_t: float | None = None  # the last analysed frame
+    incident: _Incident | None = None  # the open fight incident
+    fight_last_t: float | None = None  # the last fight score
     garbage: list[_Track] = field(default_factory=list)
     last_alert: dict[str, Alert] = field(default_factory=dict)
 
 
 class AlertEngine:
-    """Keeps per-camera state; feed it each analysed frame in time order."""
+    """Keeps per-camera state; feed it each analysed frame in time order.
 
-    def __init__(self, rules: AlertRules) -> None:
+    `fight_open` is the fight rule's opening threshold where `rules.fight_open` is `budget`:
+    the fight model's (`FightModel.open_threshold`)."""
+
+    def __init__(self, rules: AlertRules, fight_open: float | None = None) -> None:
         self.rules = rules
+        self.fight_open = rules.fight_open if fight_open is None else fight_open
         self.cameras: dict[str, _CameraState] = {}
         self.alerts: list[Alert] = []
 
@@ -97,6 +112,17 @@ class AlertEngine:
         self.alerts += raised
         return raised
 
+    def end_of_footage(self, camera: str) -> bool:
+        """The camera's footage ended (a clip played as a stream): forget its open incident.
+        True when one was open without its alert yet: it had opened and held, and the footage
+        ended before `fight_min_s` could tell; a clip-level count takes it as alerted."""
+        state = self.cameras.get(camera)
+        if state is None or state.incident is None:
+            return False
+        pending = state.incident.alert is None
+        state.incident, state.fight_last_t = None, None
+        return pending
+
     def _emit(
         self,
         state: _CameraState,
@@ -109,9 +135,13 @@ class AlertEngine:
     ) -> Alert | None:
         previous = state.last_alert.get(kind)
         merged = previous is not None and first - previous.last_seen_s <= self.rules.merge_s
-        cooling = previous is not None and t - previous.raised_s < self.rules.cooldown_s
+        cooling = (
+            kind == "garbage"
+            and previous is not None
+            and t - previous.raised_s < self.rules.cooldown_s
+        )
         if merged or cooling:
-            previous.last_seen_s = t
+            previous.last_seen_s = max(previous.last_seen_s, t)
             return None
         alert = Alert(camera, kind, first, t, t, tuple(float(v) for v in box), float(score))
         state.last_alert[kind] = alert
@@ -119,27 +149,35 @@ class AlertEngine:
 
     def _fight(self, camera, state, t, d) -> Alert | None:
         r = self.rules
-        keep = (d.class_id == FIGHT) & (d.confidence >= r.fight_min_confidence)
-        seen = bool(keep.any())
-        if state.fight_last_t is not None and t - state.fight_last_t > r.merge_s:
-            state.fight_window.clear()  # the stream was away: old frames say nothing now
-        state.fight_last_t = t
-        state.fight_window.append(seen)
-        if len(state.fight_window) > r.fight_n:
-            state.fight_window.popleft()
-        if seen:
-            if state.fight_first is None or t - state.fight_last_seen > r.merge_s:
-                state.fight_first = t
-            state.fight_last_seen = t
-        if seen and sum(state.fight_window) >= r.fight_k:
-            best = int(np.argmax(np.where(keep, d.confidence, -1)))
-            return self._emit(
-                state, camera, "fight", state.fight_first, t, d.xyxy[best], d.confidence[best]
+        if isinstance(self.fight_open, str):
+            raise ValueError(
+                "evaluate.alerts.fight_open is 'budget': give the engine the fight model's "
+                "threshold (AlertEngine(rules, fight_open=model.open_threshold))"
             )
-        prev = state.last_alert.get("fight")
-        if seen and prev is not None and state.fight_first - prev.last_seen_s <= r.merge_s:
-            prev.last_seen_s = max(prev.last_seen_s, t)  # the alerted fight goes on
-        return None
+        fights = d.class_id == FIGHT
+        best = int(np.argmax(np.where(fights, d.confidence, -1))) if fights.any() else -1
+        score = float(d.confidence[best]) if best >= 0 else 0.0
+        if state.fight_last_t is not None and t - state.fight_last_t > r.merge_s:
+            state.incident = None  # the stream was away: what was open says nothing now
+        state.fight_last_t = t
+        incident = state.incident
+        if incident is None:
+            if score < self.fight_open:
+                return None
+            incident = state.incident = _Incident(t, d.xyxy[best].copy(), score)
+        elif score < r.fight_keep:
+            state.incident = None  # closed; a new one within merge_s joins its alert
+            return None
+        if score > incident.score:
+            incident.box, incident.score = d.xyxy[best].copy(), score
+        if incident.alert is not None:  # still open: the operator's alert goes on
+            incident.alert.last_seen_s = max(incident.alert.last_seen_s, t)
+            return None
+        if t - incident.start < r.fight_min_s:
+            return None
+        alert = self._emit(state, camera, "fight", incident.start, t, incident.box, incident.score)
+        incident.alert = alert if alert is not None else state.last_alert["fight"]
+        return alert
 
     def _garbage(self, camera, state, t, d) -> list[Alert]:
         r = self.rules

@@ -259,19 +259,31 @@ class AlertRules(_Strict):
         description="where fight evidence comes from: the streaming fight analytic's windows "
         "(default) or the detector's fight boxes (chance on real clips, kept to compare)",
     )
-    fight_k: int = Field(2, ge=1, description="fight seen in k ...")
-    fight_n: int = Field(3, ge=1, description="... of the last n fight scores (windows)")
-    fight_min_confidence: float = Field(0.7, ge=0, le=1)
+    fight_open: float | Literal["budget"] = Field(
+        "budget",
+        description="a fight incident opens on a window scoring at least this (calibrated "
+        "probability); budget: the fight model's threshold, chosen by the fights stage to meet "
+        "fights.budget false alerts per camera-hour",
+    )
+    fight_keep: float = Field(
+        0.5, ge=0, le=1, description="an open incident stays open while windows score this"
+    )
+    fight_min_s: float = Field(
+        1.0, ge=0, description="an incident raises its one alert once it has lasted this long"
+    )
     garbage_min_presence_s: float = Field(10.0, ge=0, description="a pile stays this long")
     garbage_min_confidence: float = Field(0.25, ge=0, le=1)
     same_place_iou: float = Field(0.3, gt=0, le=1, description="IoU that counts as same place")
-    cooldown_s: float = Field(60.0, ge=0, description="no second alert of a kind per camera")
+    cooldown_s: float = Field(60.0, ge=0, description="garbage: no second alert per camera")
     merge_s: float = Field(10.0, ge=0, description="evidence this close joins the last alert")
 
     @model_validator(mode="after")
-    def _k_within_n(self) -> AlertRules:
-        if self.fight_k > self.fight_n:
-            raise ValueError(f"fight_k ({self.fight_k}) cannot exceed fight_n ({self.fight_n})")
+    def _keep_under_open(self) -> AlertRules:
+        if isinstance(self.fight_open, float) and self.fight_keep > self.fight_open:
+            raise ValueError(
+                f"fight_keep ({self.fight_keep}) cannot exceed fight_open ({self.fight_open}): an "
+                "incident would close on the window that opened it"
+            )
         return self
 
 
@@ -369,6 +381,13 @@ class FightsParams(_Strict):
     seed: int = 0
     workers: int = Field(2, ge=1, description="processes computing clip features")
     stream: FightStreaming = Field(default_factory=lambda: FightStreaming())
+    budget: float = Field(
+        0.5,
+        gt=0,
+        description="false fight alerts per camera-hour the command center accepts: the "
+        "incident's opening threshold (evaluate.alerts.fight_open: budget) is chosen to meet "
+        "it on non-fight footage",
+    )
 
 
 class RankParams(_Strict):
@@ -481,6 +500,15 @@ class QualityFloor(_Strict):
     )
     garbage_incident_recall: float = Field(0.95, ge=0, le=1)
     garbage_false_alerts_per_camera_hour: float = Field(1.0, ge=0)
+    fight_incident_recall: float = Field(
+        0.9, ge=0, le=1, description="held-out rendered hot spots, open alerts counted"
+    )
+    fight_false_alerts_per_camera_hour: float = Field(
+        1.0, ge=0, description="held-out rendered hot spots, and the real non-fight clips"
+    )
+    real_fight_clips_alerted: float = Field(
+        0.8, ge=0, le=1, description="share of the real fight clips that raise an alert"
+    )
 
 
 class SpeedParams(_Strict):

@@ -301,6 +301,41 @@ def fight_clips(cv: dict, clips: list[dict], threshold: float):
     return fig
 
 
+def fight_operating(budget: dict):
+    """The fight alerts' operating curve: false alerts per camera-hour on non-fight clips
+    against the share of fight clips alerted, one point per opening threshold; the budget as
+    a line, the chosen threshold and the honest (out-of-fold) point marked. `budget` is
+    reports/fights.json's budget with its curve."""
+    plt = _plt()
+    curve = budget["curve"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    x = [c["false_alerts_per_camera_hour"] for c in curve]
+    y = [c["fight_share_alerted"] for c in curve]
+    ax.plot(x, y, marker=".", color="tab:red", label="opening thresholds (every clip)")
+    ax.axvline(budget["per_camera_hour"], color="black", ls="--", label="the budget")
+    chosen, honest = budget["chosen"], budget["out_of_fold"]
+    ax.scatter(
+        [chosen["false_alerts_per_camera_hour"]], [chosen["fight_share_alerted"]], s=80,
+        color="black", zorder=3, label=f"chosen: opens at {chosen['open']:.2f}",
+    )  # fmt: skip
+    ax.scatter(
+        [honest["false_alerts_per_camera_hour"]], [honest["fight_share_alerted"]], s=80,
+        marker="x", color="tab:blue", zorder=3,
+        label="chosen on other recordings (out of fold)",
+    )  # fmt: skip
+    ax.set(
+        xlabel="false fight alerts per camera-hour (non-fight clips)",
+        ylabel="share of fight clips alerted",
+        ylim=(0, 1.02),
+        title="Fight alerts: what each threshold costs and buys",
+    )
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlim(left=0)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def fight_stream(clips: list[dict], hop_s: float, alert_at: float):
     """The real clips played as streams through the fight analytic: every window's
     out-of-fold score over time, the noFight clips back to back above and the fight clips

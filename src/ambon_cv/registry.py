@@ -230,9 +230,10 @@ COMMANDS: tuple[Command, ...] = (
         "fights stage: the real-fight clip classifier, cross-validated by recording",
         "Learn real fights from a folder of fight/ and noFight/ clips (params fights): motion "
         "features per clip, a classifier, cross-validation grouped by source recording; writes "
-        "classifiers/fight-clips/ and reports/fights.{json,md}.",
+        "classifiers/fight-clips/ and reports/fights.{json,md}; chooses the fight incidents' "
+        "opening threshold to meet fights.budget false alerts per camera-hour.",
         "ambon_cv.fights.stage:run",
-        ("fights", "real.root"),
+        ("fights", "real.root", "evaluate.alerts"),
         stage=True,
     ),
     Command(

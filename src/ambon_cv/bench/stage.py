@@ -28,6 +28,7 @@ from ambon_cv.bench.streams import StreamSource
 from ambon_cv.bench.summary import summarise
 from ambon_cv.config import CameraRegistry, Params
 from ambon_cv.contract import StageIO, StageParams, StageResult, stage_result
+from ambon_cv.fights.analytic import incident_rules
 from ambon_cv.fights.classifier import FightModel
 from ambon_cv.fights.motion import live_flow_fps
 from ambon_cv.machine import cpu_line
@@ -69,6 +70,10 @@ def input_size(model: str, names: list[str], root: Path) -> int:
 
 def _config(params: Params, model: str, root: Path | None = None) -> PipelineConfig:
     b = params.bench
+    fights = _fights(params, root) if root else ""
+    rules = incident_rules(
+        params.evaluate.alerts, FightModel.load(Path(fights)) if fights else None
+    )
     return PipelineConfig(
         model=model,
         imgsz=input_size(model, list(params.curate.classes), root or project_root()),
@@ -79,9 +84,9 @@ def _config(params: Params, model: str, root: Path | None = None) -> PipelineCon
         max_batch=b.max_batch,
         max_wait_ms=b.max_wait_ms,
         queue_size=b.queue_size,
-        rules=params.evaluate.alerts,
+        rules=rules,
         names=tuple(params.curate.classes),
-        fights=_fights(params, root) if root else "",
+        fights=fights,
         gate=params.evaluate.gate,
         fight_share=b.schedule.fight_share,
         budget_cores=b.schedule.budget_cores,

@@ -16,7 +16,7 @@ from ambon_cv.alerts import TOLERANCE_S, AlertEngine, AlertRules, EventMetrics, 
 from ambon_cv.config import Camera, CameraRegistry, ChangeGating, Params, SyntheticCity
 from ambon_cv.detections import Detections
 from ambon_cv.evaluate.detector import Detector
-from ambon_cv.fights.analytic import clip_window_scores
+from ambon_cv.fights.analytic import clip_window_scores, incident_rules
 from ambon_cv.fights.classifier import FightModel
 from ambon_cv.frames.sample import sample_clip
 from ambon_cv.inference.gate import ChangeGate
@@ -73,6 +73,7 @@ def evaluate_events(
 
     from ambon_cv.footage.synth import render_city
 
+    rules = incident_rules(rules, fights)  # the budget's threshold, where it is `budget`
     engine = AlertEngine(rules)
     gated = AlertEngine(rules) if gate is not None else None
     gating = ChangeGate(gate) if gate is not None else None

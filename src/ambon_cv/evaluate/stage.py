@@ -24,7 +24,6 @@ from ambon_cv.contract import StageIO, StageParams, StageResult, stage_result
 from ambon_cv.evaluate.detector import Detector, DetectorError
 from ambon_cv.evaluate.events import evaluate_events, held_out_city
 from ambon_cv.evaluate.frame import breakdown, headline, val_images
-from ambon_cv.evaluate.intervals import fmt_interval
 from ambon_cv.evaluate.people import person_figures, real_sets
 from ambon_cv.evaluate.real import (
     fight_clips,
@@ -33,8 +32,10 @@ from ambon_cv.evaluate.real import (
     garbage_map,
     gated_share,
 )
+from ambon_cv.fights.analytic import incident_rules
 from ambon_cv.fights.classifier import FightModel
 from ambon_cv.fights.stage import MODEL_DIR as FIGHT_MODEL
+from ambon_cv.intervals import fmt_interval
 from ambon_cv.metrics import write_report
 from ambon_cv.paths import write_json
 from ambon_cv.real_data import how_to_add, real_folder
@@ -103,9 +104,16 @@ def evaluate(
     ev = p.events
     cameras, city = held_out_city(params, registry)
     fights = FightModel.load(root / FIGHT_MODEL) if FightModel.exists(root / FIGHT_MODEL) else None
+    rules = incident_rules(p.alerts, fights)
     events, timeline, gating, tracking = evaluate_events(
-        detector, cameras, city, p.alerts, ev.analysis_fps, progress, fights, p.gate
+        detector, cameras, city, rules, ev.analysis_fps, progress, fights, p.gate
     )
+    metrics["fight_rule"] = {
+        "open": rules.fight_open,
+        "keep": rules.fight_keep,
+        "min_s": rules.fight_min_s,
+        "budget_per_camera_hour": params.fights.budget,
+    }
     metrics["event"] = {kind: m.as_dict() for kind, m in events.items()}
     metrics["gating"] = gating  # change-gated inference on the same clips
     metrics["tracking"] = tracking  # track ids against the clips' ground-truth identities
@@ -146,9 +154,13 @@ def real_checks(
     if garbage_dir:
         out["garbage"] = garbage_map(detector.path, garbage_dir, detector.imgsz, detector.device)
     if fights_dir:
-        out["fights"] = fight_clips(
-            detector, fights_dir, p.alerts, p.events.analysis_fps, p.real_fights_limit, progress
+        detector_rules = incident_rules(
+            p.alerts.model_copy(update={"fight_source": "detector"}), None
         )
+        out["fights"] = fight_clips(
+            detector, fights_dir, detector_rules, p.events.analysis_fps, p.real_fights_limit,
+            progress,
+        )  # fmt: skip
         if FightModel.exists(root / FIGHT_MODEL):
             out["fights_classifier"] = fight_clips_classified(
                 root / FIGHT_MODEL, fights_dir, root, p.real_fights_limit, progress

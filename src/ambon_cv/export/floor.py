@@ -1,7 +1,9 @@
 """The quality floor a model must reach before it is published (`export.floor`): per-class val
-mAP50 on the synthetic city, mAP50 on real street photos, and the garbage alerts' incident
-recall and false alerts per camera-hour on the held-out clips, all read from the evaluate
-stage's report. A figure that was not measured counts as below the floor."""
+mAP50 on the synthetic city, mAP50 on real street photos, the garbage and the fight alerts'
+incident recall and false alerts per camera-hour on the held-out clips, and the fight alerts
+on the real clips (fight clips alerted, false alerts of the non-fight clips as a stream), all
+read from the evaluate stage's report. A figure that was not measured counts as below the
+floor: a model with no fight analytic does not meet it."""
 
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ def shortfalls(evaluation: dict, floor: QualityFloor) -> list[str]:
         ...       "real": {"garbage": {"mAP50": 0.75, "mAP50/garbage": 0.6}},
         ...       "event": {"garbage": {"incident_recall": 0.9,
         ...                             "false_alerts_per_camera_hour": 0.5}}}
-        >>> shortfalls(ev, QualityFloor(synthetic_map50={"garbage": 0.8}))
-        ['garbage incident recall 0.900 < 0.95']
+        >>> shortfalls(ev, QualityFloor(synthetic_map50={"garbage": 0.8}))[:2]
+        ['garbage incident recall 0.900 < 0.95', 'fight incident recall (open alerts counted) \
+not measured < 0.9']
     """
     out = []
     per_class = evaluation.get("frame", {}).get("synthetic", {}).get("per_class", {})
@@ -39,6 +42,32 @@ def shortfalls(evaluation: dict, floor: QualityFloor) -> list[str]:
         out.append(
             f"garbage false alerts per camera-hour {_f(false)} > "
             f"{floor.garbage_false_alerts_per_camera_hour}"
+        )
+    out += _fight_shortfalls(evaluation, floor)
+    return out
+
+
+def _fight_shortfalls(evaluation: dict, floor: QualityFloor) -> list[str]:
+    out = []
+    fight = evaluation.get("event", {}).get("fight", {})
+    recall = fight.get("incident_recall_with_open_alerts")
+    if recall is None or recall < floor.fight_incident_recall:
+        out.append(
+            f"fight incident recall (open alerts counted) {_f(recall)} < "
+            f"{floor.fight_incident_recall}"
+        )
+    bound = floor.fight_false_alerts_per_camera_hour
+    false = fight.get("false_alerts_per_camera_hour")
+    if false is None or false > bound:
+        out.append(f"fight false alerts per camera-hour {_f(false)} > {bound}")
+    stream = evaluation.get("real", {}).get("fights_stream", {})
+    alerted = stream.get("fight_clips_alerted")
+    if alerted is None or alerted < floor.real_fight_clips_alerted:
+        out.append(f"real fight clips alerted {_f(alerted)} < {floor.real_fight_clips_alerted}")
+    false = stream.get("false_alerts_per_camera_hour")
+    if false is None or false > bound:
+        out.append(
+            f"real non-fight clips' false fight alerts per camera-hour {_f(false)} > {bound}"
         )
     return out
 

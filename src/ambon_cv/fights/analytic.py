@@ -29,11 +29,24 @@ from pathlib import Path
 
 import numpy as np
 
+from ambon_cv.config import AlertRules
 from ambon_cv.detections import CLASSES, Detections
 from ambon_cv.fights.classifier import FightModel
 from ambon_cv.fights.motion import SlidingWindows
 
 FIGHT = CLASSES.index("fight")
+DETECTOR_OPEN = 0.7  # the detector's fight boxes, kept only to compare: no budget chose it
+
+
+def incident_rules(rules: AlertRules, model: FightModel | None) -> AlertRules:
+    """`rules` with the fight incidents' opening threshold resolved: where it is `budget`,
+    the one the fights stage chose for `fights.budget` (saved with `model`); where fights come
+    from the detector, or no model exists, the detector's comparison threshold."""
+    if rules.fight_open != "budget":
+        return rules
+    use_model = model is not None and rules.fight_source == "analytic"
+    opens = model.alert_engine_open() if use_model else DETECTOR_OPEN
+    return rules.model_copy(update={"fight_open": float(opens)})
 
 
 class FightStream:

@@ -342,6 +342,12 @@ class FightModel:
     features: dict  # keyword arguments of motion.clip_features
     threshold: float
     calibration: Calibration = field(default_factory=Calibration)
+    open_threshold: float | None = None  # a fight incident opens here: chosen for the budget
+
+    def alert_engine_open(self) -> float:
+        """The opening threshold of the alert engine's fight incidents (`fights.budget`'s;
+        the clip threshold for a model saved before the budget)."""
+        return self.threshold if self.open_threshold is None else self.open_threshold
 
     _proba: object = field(default=None, init=False, repr=False, compare=False)
 
@@ -367,6 +373,7 @@ class FightModel:
                     "features": self.features,
                     "threshold": self.threshold,
                     "calibration": asdict(self.calibration),
+                    "open_threshold": self.open_threshold,
                 },
                 indent=2,
             )
@@ -396,4 +403,8 @@ class FightModel:
                 raise FightModelError(f"{f} is missing: run `ambon fights` (dvc repro fights)")
         meta = json.loads(card.read_text())
         calibration = Calibration(**meta.get("calibration", {}))
-        return cls(joblib.load(model), meta["features"], float(meta["threshold"]), calibration)
+        opens = meta.get("open_threshold")
+        return cls(
+            joblib.load(model), meta["features"], float(meta["threshold"]), calibration,
+            None if opens is None else float(opens),
+        )  # fmt: skip

@@ -20,8 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from ambon_cv import plots
-from ambon_cv.config import FightsParams, RealParams
+from ambon_cv.config import AlertRules, FightsParams, RealParams
 from ambon_cv.contract import StageIO, StageParams, StageResult, stage_result
+from ambon_cv.fights.budget import (
+    StreamedClip,
+    choose_open,
+    operating_curve,
+    out_of_fold_operating_point,
+)
 from ambon_cv.fights.classifier import (
     NONE_FILE,
     Augmented,
@@ -36,6 +42,7 @@ from ambon_cv.fights.classifier import (
 from ambon_cv.fights.footage import clip_windows
 from ambon_cv.fights.motion import clip_features, flows_a_second, slower_camera_features
 from ambon_cv.frames.sample import ClipDecodeError
+from ambon_cv.intervals import rate_interval, share_interval
 from ambon_cv.metrics import write_report, write_table
 from ambon_cv.paths import write_json
 from ambon_cv.real_data import how_to_add, real_folder
@@ -147,11 +154,17 @@ def slower_camera_matrix(
 
 
 def train_fight_model(
-    p: FightsParams, root: Path, progress: bool = True, real: RealParams | None = None
+    p: FightsParams,
+    root: Path,
+    progress: bool = True,
+    real: RealParams | None = None,
+    rules: AlertRules | None = None,
 ) -> dict:
     """Run the stage; returns the report written to reports/fights.json. With no clip folder
     under real.root there is no classifier: its folder holds a note saying how to add the
-    clips, and every later stage runs without the fight analytic."""
+    clips, and every later stage runs without the fight analytic. `rules`: the alert engine's
+    (evaluate.alerts), whose fight incidents the budget's threshold opens."""
+    rules = rules or AlertRules()
     folder = real_folder(real or RealParams(), root, p.folder)
     if not folder.is_dir():
         return _no_clips(p, root, how_to_add("fights.folder", folder))
@@ -198,6 +211,14 @@ def train_fight_model(
     )
     seconds["streamed"] = time.perf_counter() - t
 
+    t = time.perf_counter()
+    streams = [
+        StreamedClip(str(paths[i].name), bool(labels[i]), w, sec, str(groups[i]))
+        for i, w, (_, sec) in zip(kept, streamed, windows, strict=True)
+    ]
+    budget = alert_budget(streams, y, g, p, rules) if windows[0][0].size else None
+    seconds["budget"] = time.perf_counter() - t
+
     out_of_fold = [
         {
             "clip": str(paths[i].relative_to(folder)),
@@ -228,12 +249,14 @@ def train_fight_model(
             "slowest_fps": p.slowest_fps,
             "rows": 0 if slower is None else len(slower[1]),
         },
+        "budget": budget and {k: v for k, v in budget.items() if k != "curve"},
         "unreadable": unreadable,
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
     }
     model_dir = root / MODEL_DIR
     (model_dir / NONE_FILE).unlink(missing_ok=True)  # from a run that had no clips
-    FightModel(classifier, settings, calibration.threshold, calibration).save(
+    opens = budget["chosen"]["open"] if budget else None
+    FightModel(classifier, settings, calibration.threshold, calibration, opens).save(
         model_dir, {"trained_on": trained_on, "clips": len(y), "cross_validation": cross_validation}
     )
     write_json(
@@ -247,9 +270,47 @@ def train_fight_model(
         reports / "fights" / "clips.png",
     )
     write_table(reports / "fights" / "roc.tsv", roc_table(out_of_fold))
+    write_table(reports / "fights" / "operating.tsv", budget["curve"] if budget else [], OPERATING)
+    if budget:
+        plots.save(plots.fight_operating(budget), reports / "fights" / "operating.png")
     write_report(root, "fights", report)
     (reports / "fights.md").write_text(_markdown(report))
     return report
+
+
+OPERATING = ["open", "false_alerts_per_camera_hour", "fight_share_alerted", "false_alerts"]
+
+
+def alert_budget(
+    streams: list[StreamedClip], y: np.ndarray, groups: np.ndarray, p: FightsParams,
+    rules: AlertRules,
+) -> dict:  # fmt: skip
+    """The fight incidents' opening threshold for `fights.budget`, chosen on every clip's
+    out-of-fold window scores; the operating curve; and the budget judged honestly (each
+    fold's threshold chosen on the other recordings, played on its own)."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    hop = p.stream.hop_s
+    chosen = choose_open(streams, rules, hop, p.budget)
+    splitter = StratifiedGroupKFold(p.folds, shuffle=True, random_state=p.seed)
+    folds = [test for _, test in splitter.split(np.zeros(len(y)), y, groups)]
+    honest = out_of_fold_operating_point(streams, rules, hop, p.budget, folds)
+    return {
+        "per_camera_hour": p.budget,
+        "chosen": chosen.as_dict(),
+        "out_of_fold": honest,
+        "false_alerts_per_camera_hour_95": rate_interval(
+            honest["false_alerts"], honest["no_fight_seconds"] / 3600
+        ),
+        "fight_share_alerted_95": share_interval(
+            honest["fight_clips_alerted"], honest["fight_clips"]
+        ),
+        "rules": {"keep": rules.fight_keep, "min_s": rules.fight_min_s, "merge_s": rules.merge_s},
+        "curve": [
+            {k: v for k, v in pt.as_dict().items() if k in OPERATING}
+            for pt in operating_curve(streams, rules, hop)
+        ],
+    }
 
 
 def _no_clips(p: FightsParams, root: Path, note: str) -> dict:
@@ -259,6 +320,7 @@ def _no_clips(p: FightsParams, root: Path, note: str) -> dict:
     (model_dir / NONE_FILE).write_text(f"No fight classifier. {note}\n")
     reports = root / "reports"
     write_table(reports / "fights" / "roc.tsv", [], ROC_COLUMNS)
+    write_table(reports / "fights" / "operating.tsv", [], OPERATING)
     report = {"folder": p.folder, "skipped": note}
     write_report(root, "fights", report)
     (reports / "fights.md").write_text(f"# Fights: skipped\n\n{note}\n")
@@ -346,6 +408,45 @@ def _live_rate(window: dict) -> str:
     )
 
 
+def _interval(pair) -> str:
+    return f"{pair[0]:.2g}-{pair[1]:.2g}" if pair else "n/a"
+
+
+def _budget_lines(b: dict | None) -> list[str]:
+    if not b:
+        return []
+    c, h = b["chosen"], b["out_of_fold"]
+    hours = h["no_fight_seconds"] / 3600
+    return [
+        "",
+        "## The alert budget",
+        "",
+        f"The command center accepts {b['per_camera_hour']:g} false fight alerts per "
+        f"camera-hour (`fights.budget`). A fight incident opens on a window scoring at least "
+        f"**{c['open']:.2f}**, the lowest threshold that meets it on the non-fight clips played "
+        f"as one camera, stays open while windows score {b['rules']['keep']:g} and alerts once "
+        f"it has lasted {b['rules']['min_s']:g} s (`evaluate.alerts`; most clips are shorter, "
+        "so an incident open when its clip ends counts as alerted). On every clip, at that "
+        f"threshold: {c['false_alerts']} false alerts in {c['no_fight_seconds']:.0f} s, "
+        f"{c['fight_clips_alerted']} of {c['fight_clips']} fight clips alerted.",
+        "",
+        "Chosen on the other recordings and played on each fold's own (what a new camera "
+        f"sees; thresholds {', '.join(f'{t:.2f}' for t in h['open_per_fold'])}):",
+        "",
+        "| false alerts | non-fight hours | per camera-hour (95%) | fight clips alerted (95%) |",
+        "|---|---|---|---|",
+        f"| {h['false_alerts']} | {hours:.3f} | {h['false_alerts_per_camera_hour']:.1f} "
+        f"({_interval(b['false_alerts_per_camera_hour_95'])}) | {h['fight_clips_alerted']} of "
+        f"{h['fight_clips']}, {h['fight_share_alerted']:.2f} "
+        f"({_interval(b['fight_share_alerted_95'])}) |",
+        "",
+        f"{hours * 60:.1f} minutes of non-fight footage cannot resolve {b['per_camera_hour']:g} "
+        "an hour: one false alert in them is "
+        f"{1 / hours if hours else float('nan'):.0f} an hour. The operating curve: "
+        "`reports/fights/operating.png` (`dvc plots show`: fight-operating).",
+    ]
+
+
 def _markdown(r: dict) -> str:
     cv = r["cross_validation"]
     folds = ", ".join(f"{a:.2f}" for a in cv["fold_accuracy"])
@@ -380,6 +481,7 @@ def _markdown(r: dict) -> str:
         "Plot: `reports/fights/clips.png`. Model: `classifiers/fight-clips/` (also exported "
         "with the detector).",
     ]
+    lines += _budget_lines(r.get("budget"))
     if r["unreadable"]:
         lines += ["", "Skipped (could not be decoded):", *[f"- {e}" for e in r["unreadable"]]]
     lines += ["", f"Seconds: {r['seconds']}"]
@@ -388,7 +490,10 @@ def _markdown(r: dict) -> str:
 
 def run(params: StageParams, io: StageIO) -> StageResult:
     """`ambon fights`: learn the fight analytic from the clips of fights.folder."""
-    r = train_fight_model(params.fights, io.root, progress=io.progress, real=params.real)
+    r = train_fight_model(
+        params.fights, io.root, progress=io.progress, real=params.real,
+        rules=params.evaluate.alerts,
+    )  # fmt: skip
     if "skipped" in r:  # the later stages run without the fight analytic
         return stage_result("fights", r, f"fights: WARNING skipped, {r['skipped']}")
     cv = r["cross_validation"]
