@@ -37,7 +37,7 @@ test-fast: setup
 # dvc exp show on one screen: the params an experiment changed (only-changed) and a handful of
 # headlines; every other metric, and DVCLive's per-epoch losses, left out. ARGS='-A' adds every
 # commit; `dvc exp diff A B` compares two in full.
-EXPS_HEADLINES := synthetic_mAP50|real_mAP50|real_person_mAP50|fight_false_alerts_per_hour|roc_auc_mean|pass
+EXPS_HEADLINES := synthetic_mAP50|real_mAP50|real_person_mAP50|fight_incident_recall|fight_false_alerts_per_hour|roc_auc_mean|pass
 EXPS_SECTIONS  := footage|real|frames|curate|label|train|fights|evaluate|export|bench
 exps:
 	$(BIN)/dvc exp show --no-pager --only-changed \

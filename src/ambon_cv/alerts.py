@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,11 +90,18 @@ class AlertEngine:
     """Keeps per-camera state; feed it each analysed frame in time order.
 
     `fight_open` is the fight rule's opening threshold where `rules.fight_open` is `budget`:
-    the fight model's (`FightModel.open_threshold`)."""
+    the fight model's (`FightModel.open_threshold`); `camera_open` a calibrated camera's own
+    (keyed as `update`'s cameras are)."""
 
-    def __init__(self, rules: AlertRules, fight_open: float | None = None) -> None:
+    def __init__(
+        self,
+        rules: AlertRules,
+        fight_open: float | None = None,
+        camera_open: Mapping[str, float] | None = None,
+    ) -> None:
         self.rules = rules
         self.fight_open = rules.fight_open if fight_open is None else fight_open
+        self.camera_open = dict(camera_open or {})
         self.cameras: dict[str, _CameraState] = {}
         self.alerts: list[Alert] = []
 
@@ -149,7 +157,8 @@ class AlertEngine:
 
     def _fight(self, camera, state, t, d) -> Alert | None:
         r = self.rules
-        if isinstance(self.fight_open, str):
+        opens = self.camera_open.get(camera, self.fight_open)
+        if isinstance(opens, str):
             raise ValueError(
                 "evaluate.alerts.fight_open is 'budget': give the engine the fight model's "
                 "threshold (AlertEngine(rules, fight_open=model.open_threshold))"
@@ -162,7 +171,7 @@ class AlertEngine:
         state.fight_last_t = t
         incident = state.incident
         if incident is None:
-            if score < self.fight_open:
+            if score < opens:
                 return None
             incident = state.incident = _Incident(t, d.xyxy[best].copy(), score)
         elif score < r.fight_keep:

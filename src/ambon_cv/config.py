@@ -313,6 +313,19 @@ class EventEvaluation(_Strict):
     analysis_fps: float = Field(5.0, gt=0)
 
 
+class FightHours(_Strict):
+    """An hour or more of held-out hot-spot footage for the fight alerts alone (rendered with
+    its own seed; no detector), long enough to resolve about one false alert per camera-hour."""
+
+    seed: int = 9101
+    clips_per_camera: int = Field(1, ge=0, description="0 skips the fight hours")
+    clip_seconds: float = Field(200.0, gt=0, description="18 hot spots x 200 s: one hour")
+    fights_per_camera_hour: float = Field(
+        30.0, ge=0, description="spread out, so incidents rarely merge (the footage's is 120)"
+    )
+    workers: int = Field(2, ge=1, description="processes rendering and scoring clips")
+
+
 class EvaluateParams(_Strict):
     """`evaluate` stage: frame, event and real-footage metrics of the trained detector."""
 
@@ -321,6 +334,7 @@ class EvaluateParams(_Strict):
     alerts: AlertRules = Field(default_factory=AlertRules)
     gate: ChangeGating = Field(default_factory=ChangeGating)
     events: EventEvaluation = Field(default_factory=EventEvaluation)
+    fight_hours: FightHours = Field(default_factory=FightHours)
     real_garbage: str = Field("", description="a YOLO folder under real.root; empty skips")
     real_fights: str = Field(
         "", description="a folder of fight/ and noFight/ clips under real.root; empty skips"
@@ -381,6 +395,12 @@ class FightsParams(_Strict):
     seed: int = 0
     workers: int = Field(2, ge=1, description="processes computing clip features")
     stream: FightStreaming = Field(default_factory=lambda: FightStreaming())
+    calibration_min_minutes: float = Field(
+        5.0,
+        ge=0,
+        description="a hot spot with less recorded footage (data/footage) keeps the global "
+        "opening threshold; with more, its own is set to the budget on that footage",
+    )
     budget: float = Field(
         0.5,
         gt=0,
@@ -501,7 +521,10 @@ class QualityFloor(_Strict):
     garbage_incident_recall: float = Field(0.95, ge=0, le=1)
     garbage_false_alerts_per_camera_hour: float = Field(1.0, ge=0)
     fight_incident_recall: float = Field(
-        0.9, ge=0, le=1, description="held-out rendered hot spots, open alerts counted"
+        0.9,
+        ge=0,
+        le=1,
+        description="held-out rendered hot spots (evaluate.fight_hours), open alerts counted",
     )
     fight_false_alerts_per_camera_hour: float = Field(
         1.0, ge=0, description="held-out rendered hot spots, and the real non-fight clips"

@@ -62,6 +62,14 @@ def summary_lines(root: Path) -> list[str]:
             f"{_f(cv['accuracy'])} (mean of {cv['repeats']} draws {_f(cv['accuracy_mean'])}), "
             f"ROC-AUC {_f(cv['roc_auc'])} on {cv['clips']} clips, {cv['recordings']} recordings"
         )
+        if b := fights.get("budget"):
+            h = b["out_of_fold"]
+            lines.append(
+                f"          alert budget {b['per_camera_hour']:g}/camera-hour: incidents open at "
+                f"{b['chosen']['open']:.2f}; chosen on other recordings, {h['false_alerts']} "
+                f"false alerts in {h['no_fight_seconds'] / 60:.1f} min of non-fight clips, "
+                f"{h['fight_clips_alerted']} of {h['fight_clips']} fight clips alerted"
+            )
     if ev:
         f = ev.get("frame", {})
         lines.append(
@@ -84,6 +92,14 @@ def summary_lines(root: Path) -> list[str]:
                 f"alerts    {kind}: incident recall {_f(e.get('incident_recall'), 2)} "
                 f"({_f(e.get('incident_recall_with_open_alerts'), 2)} with open alerts), "
                 f"{_f(e.get('false_alerts_per_camera_hour'), 1)} false alerts/camera-hour"
+            )
+        if h := ev.get("fight_hours"):
+            lines.append(
+                f"alerts    fight over {h['hours']:.2f} camera-hours: "
+                f"{h['detected'] + h['covered']} of {h['incidents']} incidents (recall "
+                f"{_f(h.get('incident_recall_with_open_alerts'), 2)} with open alerts), "
+                f"{h['false_alerts']} false alerts ({_f(h.get('false_alerts_per_camera_hour'), 1)}"
+                "/camera-hour)"
             )
         real = ev.get("real", {})
         if "garbage" in real:

@@ -212,10 +212,14 @@ class WorkerStreams:
                 r.set_fight(on)
         self.fights = None  # the fight analytic's own alert engine (fight rule only)
         if config is not None and config.fights:
-            from ambon_cv.alerts import AlertEngine
+            from ambon_cv.fights.analytic import alert_engine
+            from ambon_cv.fights.classifier import FightModel
 
             arm_fights(self.readers, config.fights)
-            self.fights = AlertEngine(config.rules)
+            model = FightModel.load(Path(config.fights))
+            # each stream keyed by its name, at its camera's calibrated threshold if it has one
+            names = {r.profile.name: r.profile.camera for r in self.readers}
+            self.fights = alert_engine(config.rules, model, names)
 
     def _spent(self) -> list[tuple[float, int, float]]:
         """Per stream so far: decode seconds, frames decoded, fight analytic seconds."""

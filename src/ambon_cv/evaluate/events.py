@@ -16,7 +16,7 @@ from ambon_cv.alerts import TOLERANCE_S, AlertEngine, AlertRules, EventMetrics, 
 from ambon_cv.config import Camera, CameraRegistry, ChangeGating, Params, SyntheticCity
 from ambon_cv.detections import Detections
 from ambon_cv.evaluate.detector import Detector
-from ambon_cv.fights.analytic import clip_window_scores, incident_rules
+from ambon_cv.fights.analytic import alert_engine, clip_window_scores
 from ambon_cv.fights.classifier import FightModel
 from ambon_cv.frames.sample import sample_clip
 from ambon_cv.inference.gate import ChangeGate
@@ -73,14 +73,16 @@ def evaluate_events(
 
     from ambon_cv.footage.synth import render_city
 
-    rules = incident_rules(rules, fights)  # the budget's threshold, where it is `budget`
-    engine = AlertEngine(rules)
-    gated = AlertEngine(rules) if gate is not None else None
     gating = ChangeGate(gate) if gate is not None else None
     hot_spots = {c.id for c in cameras if c.analytic("fight") is not None}
     tracked: dict[str, list[dict]] = {cls: [] for cls in TRACKS_JUDGED}
     with tempfile.TemporaryDirectory() as tmp:
         clips = render_city(cameras, city, Path(tmp), progress=progress)
+        # the budget's threshold, and each calibrated hot spot's own (the engine is keyed by
+        # clip: every clip has its own clock)
+        of_camera = {c.clip: c.camera for c in clips}
+        engine = alert_engine(rules, fights, of_camera)
+        gated = alert_engine(rules, fights, of_camera) if gate is not None else None
         incidents = pd.read_parquet(Path(tmp) / "incidents.parquet")
         for clip in tqdm(clips, desc="event evaluation", unit="clip", disable=not progress):
             frames = list(sample_clip(clip.path, "fixed_rate", rate_fps=analysis_fps))

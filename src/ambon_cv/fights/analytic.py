@@ -24,11 +24,12 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 
+from ambon_cv.alerts import AlertEngine
 from ambon_cv.config import AlertRules
 from ambon_cv.detections import CLASSES, Detections
 from ambon_cv.fights.classifier import FightModel
@@ -36,6 +37,18 @@ from ambon_cv.fights.motion import SlidingWindows
 
 FIGHT = CLASSES.index("fight")
 DETECTOR_OPEN = 0.7  # the detector's fight boxes, kept only to compare: no budget chose it
+
+
+def alert_engine(
+    rules: AlertRules, model: FightModel | None, cameras: Mapping[str, str] | None = None
+) -> AlertEngine:
+    """The alert engine of the deployed fight analytic: `incident_rules`, and each calibrated
+    hot spot's own opening threshold. `cameras` maps the keys the engine will be fed (a clip
+    id, a stream name) to camera ids; None: the keys are camera ids."""
+    rules = incident_rules(rules, model)
+    own = model.camera_open if model is not None and rules.fight_source == "analytic" else {}
+    keys = cameras if cameras is not None else {c: c for c in own}
+    return AlertEngine(rules, camera_open={k: own[c] for k, c in keys.items() if c in own})
 
 
 def incident_rules(rules: AlertRules, model: FightModel | None) -> AlertRules:
@@ -106,3 +119,37 @@ def clip_window_scores(
     for f in sample_clip(path, "fixed_rate", rate_fps=1000.0, colour="luma"):
         if (d := stream.push(f.time_s, f.image)) is not None:
             yield f.time_s, d
+
+
+def _clip_scores(args: tuple[str, str]) -> tuple[list[tuple[float, float]], float] | str:
+    """(time, window score) of every hop of one clip and its seconds, in a worker process;
+    the error line when it cannot be decoded."""
+    from ambon_cv.frames.sample import ClipDecodeError
+
+    model_dir, path = args
+    model = FightModel.load(Path(model_dir))
+    try:
+        rows = [(t, float(d.confidence[0])) for t, d in clip_window_scores(model, Path(path))]
+    except ClipDecodeError as err:
+        return str(err)
+    seconds = rows[-1][0] if rows else 0.0
+    return rows, seconds
+
+
+def score_clips(
+    model_dir: Path, paths: list[Path], workers: int = 2, progress: bool = True
+) -> list[tuple[list[tuple[float, float]], float] | str]:
+    """Every clip's window scores and seconds (or its error line), in `workers` processes
+    (spawned: a forked child inherits OpenCV's and PyAV's thread pools mid-state)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    jobs = [(str(model_dir), str(p)) for p in paths]
+    bar = dict(total=len(jobs), desc="fight windows", unit="clip", disable=not progress)
+    if workers > 1 and len(jobs) > 1:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            return list(tqdm(pool.map(_clip_scores, jobs), **bar))
+    return [_clip_scores(j) for j in tqdm(jobs, **bar)]

@@ -343,6 +343,7 @@ class FightModel:
     threshold: float
     calibration: Calibration = field(default_factory=Calibration)
     open_threshold: float | None = None  # a fight incident opens here: chosen for the budget
+    camera_open: dict[str, float] = field(default_factory=dict)  # calibrated hot spots
 
     def alert_engine_open(self) -> float:
         """The opening threshold of the alert engine's fight incidents (`fights.budget`'s;
@@ -374,6 +375,7 @@ class FightModel:
                     "threshold": self.threshold,
                     "calibration": asdict(self.calibration),
                     "open_threshold": self.open_threshold,
+                    "camera_open": self.camera_open,
                 },
                 indent=2,
             )
@@ -407,4 +409,5 @@ class FightModel:
         return cls(
             joblib.load(model), meta["features"], float(meta["threshold"]), calibration,
             None if opens is None else float(opens),
+            {k: float(v) for k, v in meta.get("camera_open", {}).items()},
         )  # fmt: skip

@@ -28,6 +28,12 @@ from ambon_cv.fights.budget import (
     operating_curve,
     out_of_fold_operating_point,
 )
+from ambon_cv.fights.calibration import (
+    CameraCalibration,
+    calibrate_cameras,
+    hot_spot_clips,
+    known_fights,
+)
 from ambon_cv.fights.classifier import (
     NONE_FILE,
     Augmented,
@@ -48,6 +54,7 @@ from ambon_cv.paths import write_json
 from ambon_cv.real_data import how_to_add, real_folder
 
 MODEL_DIR = Path("classifiers") / "fight-clips"
+FOOTAGE = Path("data") / "footage"
 STREAM_SETTINGS = ("window_s", "hop_s", "stream_flow_fps")  # the live analytic's, not a clip's
 OUT_OF_FOLD = "out_of_fold.json"
 
@@ -159,11 +166,13 @@ def train_fight_model(
     progress: bool = True,
     real: RealParams | None = None,
     rules: AlertRules | None = None,
+    hot_spots: set[str] | None = None,
 ) -> dict:
     """Run the stage; returns the report written to reports/fights.json. With no clip folder
     under real.root there is no classifier: its folder holds a note saying how to add the
     clips, and every later stage runs without the fight analytic. `rules`: the alert engine's
-    (evaluate.alerts), whose fight incidents the budget's threshold opens."""
+    (evaluate.alerts), whose fight incidents the budget's threshold opens; `hot_spots`: the
+    cameras calibrated on their recorded footage (data/footage)."""
     rules = rules or AlertRules()
     folder = real_folder(real or RealParams(), root, p.folder)
     if not folder.is_dir():
@@ -256,9 +265,17 @@ def train_fight_model(
     model_dir = root / MODEL_DIR
     (model_dir / NONE_FILE).unlink(missing_ok=True)  # from a run that had no clips
     opens = budget["chosen"]["open"] if budget else None
-    FightModel(classifier, settings, calibration.threshold, calibration, opens).save(
-        model_dir, {"trained_on": trained_on, "clips": len(y), "cross_validation": cross_validation}
-    )
+    model = FightModel(classifier, settings, calibration.threshold, calibration, opens)
+    card = {"trained_on": trained_on, "clips": len(y), "cross_validation": cross_validation}
+    model.save(model_dir, card)
+    if opens is not None and hot_spots:
+        t = time.perf_counter()
+        cameras = calibrate_hot_spots(root, model_dir, hot_spots, rules, p, opens, progress)
+        model.camera_open = {c: k.open for c, k in cameras.items() if k.open != opens}
+        model.save(model_dir, card)
+        report["calibration"] = {c: k.as_dict() for c, k in cameras.items()}
+        seconds["calibration"] = time.perf_counter() - t
+        report["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
     write_json(
         model_dir / OUT_OF_FOLD,
         {"folder": trained_on, "hop_s": p.stream.hop_s, "clips": out_of_fold},
@@ -276,6 +293,26 @@ def train_fight_model(
     write_report(root, "fights", report)
     (reports / "fights.md").write_text(_markdown(report))
     return report
+
+
+def calibrate_hot_spots(
+    root: Path,
+    model_dir: Path,
+    hot_spots: set[str],
+    rules: AlertRules,
+    p: FightsParams,
+    global_open: float,
+    progress: bool = True,
+) -> dict[str, CameraCalibration]:
+    """Each hot spot's opening threshold on its footage in data/footage (the footage stage's
+    manifest; the rendered city's known fights left out)."""
+    footage = root / FOOTAGE
+    clips = hot_spot_clips(root, footage, hot_spots)
+    clips.update({c: [] for c in hot_spots if c not in clips})  # named: no footage at all
+    return calibrate_cameras(
+        model_dir, clips, known_fights(footage), rules, p.budget, global_open,
+        p.calibration_min_minutes, p.workers, progress,
+    )  # fmt: skip
 
 
 OPERATING = ["open", "false_alerts_per_camera_hour", "fight_share_alerted", "false_alerts"]
@@ -447,6 +484,35 @@ def _budget_lines(b: dict | None) -> list[str]:
     ]
 
 
+def _calibration_lines(cameras: dict | None, budget: dict | None) -> list[str]:
+    if not cameras or not budget:
+        return []
+    opens = budget["chosen"]["open"]
+    raised = sorted(c for c, k in cameras.items() if k["open"] > opens)
+    short = sorted(c for c, k in cameras.items() if k["how"] != "own footage")
+    lines = [
+        "",
+        "## Calibration per hot spot",
+        "",
+        f"Each hot spot's footage in `data/footage` (a normal day; the rendered city's known "
+        f"fights left out) played through the analytic: a camera with at least "
+        f"`fights.calibration_min_minutes` of it gets the lowest threshold at or above the "
+        f"global {opens:.2f} that keeps its false alerts within the budget there. "
+        f"{len(raised)} of {len(cameras)} raised; {len(short)} keep the global one for want of "
+        "footage (or over budget even at the top, said per camera).",
+        "",
+        "| camera | minutes | opens at | false alerts there | how |",
+        "|---|---|---|---|---|",
+    ]
+    for camera, k in sorted(cameras.items()):
+        broken = f" ({len(k['unreadable'])} clips unreadable)" if k["unreadable"] else ""
+        lines.append(
+            f"| {camera} | {k['minutes']:.1f} | {k['open']:.2f} | {k['false_alerts']} | "
+            f"{k['how']}{broken} |"
+        )
+    return lines
+
+
 def _markdown(r: dict) -> str:
     cv = r["cross_validation"]
     folds = ", ".join(f"{a:.2f}" for a in cv["fold_accuracy"])
@@ -482,6 +548,7 @@ def _markdown(r: dict) -> str:
         "with the detector).",
     ]
     lines += _budget_lines(r.get("budget"))
+    lines += _calibration_lines(r.get("calibration"), r.get("budget"))
     if r["unreadable"]:
         lines += ["", "Skipped (could not be decoded):", *[f"- {e}" for e in r["unreadable"]]]
     lines += ["", f"Seconds: {r['seconds']}"]
@@ -490,9 +557,10 @@ def _markdown(r: dict) -> str:
 
 def run(params: StageParams, io: StageIO) -> StageResult:
     """`ambon fights`: learn the fight analytic from the clips of fights.folder."""
+    hot_spots = {c.id for c in io.cameras().cameras if c.analytic("fight") is not None}
     r = train_fight_model(
         params.fights, io.root, progress=io.progress, real=params.real,
-        rules=params.evaluate.alerts,
+        rules=params.evaluate.alerts, hot_spots=hot_spots,
     )  # fmt: skip
     if "skipped" in r:  # the later stages run without the fight analytic
         return stage_result("fights", r, f"fights: WARNING skipped, {r['skipped']}")
