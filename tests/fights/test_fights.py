@@ -141,7 +141,16 @@ def test_the_stage_learns_reports_and_keeps_the_classifier(clip_folder, tmp_path
     # every clip's sliding windows, scored out of fold, for the real-footage alerts
     assert all(r["windows"] and all(0 <= w <= 1 for w in r["windows"]) for r in oof)
 
+    # the alert budget: an opening threshold chosen on the clips, judged out of fold, kept with
+    # the model; the operating curve as a table (DVC's plot) and a picture
+    budget = report["budget"]
+    assert budget["per_camera_hour"] == p.budget and 0.5 <= budget["chosen"]["open"] <= 0.99
+    assert budget["out_of_fold"]["fight_clips"] == 3 and len(budget["out_of_fold"]["open_per_fold"])
+    assert set(report["calibration"]) == {"slope", "intercept", "threshold"}  # Platt's
+    assert (root / "reports" / "fights" / "operating.tsv").read_text().startswith("open\t")
+    assert "The alert budget" in (root / "reports" / "fights.md").read_text()
     model = FightModel.load(root / MODEL_DIR)
+    assert model.alert_engine_open() == budget["chosen"]["open"] and model.camera_open == {}
     assert model.features["features"] == "region" and 0.05 <= model.threshold <= 0.95
     assert model.features["window_s"] == 2.0 and model.features["hop_s"] == 0.5
     x = clip_features(clip_folder / "fight" / "fi001.mp4", **clip_settings(model.features))

@@ -273,7 +273,7 @@ def train_fight_model(
         cameras = calibrate_hot_spots(root, model_dir, hot_spots, rules, p, opens, progress)
         model.camera_open = {c: k.open for c, k in cameras.items() if k.open != opens}
         model.save(model_dir, card)
-        report["calibration"] = {c: k.as_dict() for c, k in cameras.items()}
+        report["hot_spots"] = {c: k.as_dict() for c, k in cameras.items()}
         seconds["calibration"] = time.perf_counter() - t
         report["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
     write_json(
@@ -548,7 +548,7 @@ def _markdown(r: dict) -> str:
         "with the detector).",
     ]
     lines += _budget_lines(r.get("budget"))
-    lines += _calibration_lines(r.get("calibration"), r.get("budget"))
+    lines += _calibration_lines(r.get("hot_spots"), r.get("budget"))
     if r["unreadable"]:
         lines += ["", "Skipped (could not be decoded):", *[f"- {e}" for e in r["unreadable"]]]
     lines += ["", f"Seconds: {r['seconds']}"]
