@@ -10,17 +10,19 @@ footage would allow.
 
 from __future__ import annotations
 
+import multiprocessing
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ambon_cv.alerts import AlertEngine, match_alerts
 from ambon_cv.config import AlertRules, Camera, FightHours, SyntheticCity
 from ambon_cv.detections import Detections
-from ambon_cv.fights.analytic import FIGHT, incident_rules, score_clips
+from ambon_cv.fights.analytic import FIGHT, clip_window_scores, incident_rules
 from ambon_cv.fights.classifier import FightModel
+from ambon_cv.footage.synth import RenderedClip, plan_clips, render_clip
 from ambon_cv.intervals import rate_interval, share_interval
 
 CURVE = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.96, 0.97, 0.98, 0.99)
@@ -38,6 +40,22 @@ def fight_city(cameras: list[Camera], base: SyntheticCity, p: FightHours) -> Syn
             "incidents_per_camera_hour": rates,
         }
     )
+
+
+def _render_and_score(job) -> tuple[RenderedClip, list[tuple[float, float]]]:
+    """One held-out clip rendered (its incidents, no per-frame boxes), scored by the fight
+    analytic, and deleted: in a worker process, so rendering and scoring overlap."""
+    import cv2
+
+    plan, city, cam_index, out, model_dir = job
+    cv2.setNumThreads(1)
+    # x264's ultrafast: a third of the footage stage's veryfast time; the same fight figures
+    # within their intervals (reports/experiments/2026-12-08-fights-hour-encoding.md)
+    clip = render_clip(plan, city, cam_index, out, boxes=False, preset="ultrafast")
+    model = FightModel.load(Path(model_dir))
+    scores = [(t, float(d.confidence[0])) for t, d in clip_window_scores(model, clip.path)]
+    clip.path.unlink()
+    return clip, scores
 
 
 def _window(score: float) -> Detections:
@@ -84,25 +102,30 @@ def fight_hours(
     """Render the fight hours, score every clip with the fight analytic in `p.workers`
     processes, and replay the windows through the alert engine: at the model's opening
     threshold (the budget's), and over `CURVE` for the operating curve. None when skipped."""
-    from ambon_cv.footage.synth import render_city
+    from tqdm.auto import tqdm
 
     if not p.clips_per_camera or not cameras:
         return None
     model = FightModel.load(model_dir)
     rules = incident_rules(rules, model)
     city = fight_city(cameras, base, p)
+    plans = plan_clips(cameras, city)
+    index = {c.id: i for i, c in enumerate(cameras)}
     with tempfile.TemporaryDirectory() as tmp:
-        clips = render_city(cameras, city, Path(tmp), p.workers, progress)
-        incidents = pd.read_parquet(Path(tmp) / "incidents.parquet")
-        scored = score_clips(model_dir, [c.path for c in clips], p.workers, progress)
-    broken = [r for r in scored if isinstance(r, str)]
-    if broken:  # rendered here a moment ago: a clip that cannot be read is a bug, not input
-        raise RuntimeError(f"fight hours: rendered clips could not be decoded: {broken[:3]}")
-    scored = [r[0] for r in scored]
-    windows = {c.clip: rows for c, rows in zip(clips, scored, strict=True)}
+        jobs = [(plan, city, index[plan.camera.id], Path(tmp), str(model_dir)) for plan in plans]
+        bar = dict(total=len(jobs), desc="fight hours", unit="clip", disable=not progress)
+        if p.workers > 1 and len(jobs) > 1:
+            context = multiprocessing.get_context("spawn")  # not fork: OpenCV's, PyAV's pools
+            with ProcessPoolExecutor(p.workers, mp_context=context) as pool:
+                done = list(tqdm(pool.map(_render_and_score, jobs), **bar))
+        else:
+            done = [_render_and_score(j) for j in tqdm(jobs, **bar)]
+    windows = {clip.clip: scores for clip, scores in done}
+    clips = [clip for clip, _ in done]
     rows = [
-        dict(camera=r.clip, kind=r.kind, start_s=r.start_s, end_s=r.end_s)
-        for r in incidents.itertuples()
+        dict(camera=i["clip"], kind=i["kind"], start_s=i["start_s"], end_s=i["end_s"])
+        for clip in clips
+        for i in clip.incidents
     ]
     hours = len(clips) * city.clip_seconds / 3600
     own = {c.clip: model.camera_open[c.camera] for c in clips if c.camera in model.camera_open}
