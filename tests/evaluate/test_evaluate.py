@@ -34,6 +34,14 @@ def test_evaluate_writes_every_part(project, registry, trained):
             "alert_precision",
             "false_alerts_per_camera_hour",
         }
+    # the fight alerts over the hot spots' own held-out footage (6 s each here), opened at the
+    # threshold the fights stage chose for the budget, with counts and intervals
+    h = m["fight_hours"]
+    hot = [c for c in registry.cameras if c.analytic("fight") is not None]
+    assert h["clips"] == len(hot) and h["hours"] == pytest.approx(len(hot) * 6 / 3600, abs=1e-3)
+    assert h["open"] == m["fight_rule"]["open"] and h["false_alerts_per_camera_hour_95"]
+    assert (root / "reports" / "evaluate" / "fight_hours.tsv").is_file()
+    assert "camera-hours (held-out hot spots)" in (root / "reports" / "evaluate.md").read_text()
     g = m["real"]["garbage"]
     assert 0 <= g["mAP50"] <= 1 and g["images"] == 4
     f = m["real"]["fights"]
