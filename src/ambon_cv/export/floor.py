@@ -22,56 +22,55 @@ def shortfalls(evaluation: dict, floor: QualityFloor) -> list[str]:
         ['garbage incident recall 0.900 < 0.95', 'fight incident recall (open alerts counted) \
 not measured < 0.9']
     """
-    out = []
+    out: list[str] = []
     per_class = evaluation.get("frame", {}).get("synthetic", {}).get("per_class", {})
     for cls, least in floor.synthetic_map50.items():
-        have = per_class.get(cls, {}).get("mAP50")
-        if have is None or have < least:
-            out.append(f"synthetic val mAP50 {cls} {_f(have)} < {least}")
+        _at_least(out, f"synthetic val mAP50 {cls}", per_class.get(cls, {}).get("mAP50"), least)
     real = evaluation.get("real", {}).get("garbage", {})
     for cls, least in floor.real_map50.items():
         have = real.get("mAP50" if cls == "all" else f"mAP50/{cls}")
-        if have is None or have < least:
-            out.append(f"real street-garbage mAP50 {cls} {_f(have)} < {least}")
+        _at_least(out, f"real street-garbage mAP50 {cls}", have, least)
     garbage = evaluation.get("event", {}).get("garbage", {})
-    recall = garbage.get("incident_recall")
-    if recall is None or recall < floor.garbage_incident_recall:
-        out.append(f"garbage incident recall {_f(recall)} < {floor.garbage_incident_recall}")
-    false = garbage.get("false_alerts_per_camera_hour")
-    if false is None or false > floor.garbage_false_alerts_per_camera_hour:
-        out.append(
-            f"garbage false alerts per camera-hour {_f(false)} > "
-            f"{floor.garbage_false_alerts_per_camera_hour}"
-        )
-    out += _fight_shortfalls(evaluation, floor)
-    return out
-
-
-def _fight_shortfalls(evaluation: dict, floor: QualityFloor) -> list[str]:
-    out = []
-    # the hour of held-out hot-spot footage where it was run (it resolves ~1 an hour), else
-    # the held-out event clips
+    _at_least(
+        out, "garbage incident recall", garbage.get("incident_recall"),
+        floor.garbage_incident_recall,
+    )  # fmt: skip
+    _at_most(
+        out, "garbage false alerts per camera-hour",
+        garbage.get("false_alerts_per_camera_hour"), floor.garbage_false_alerts_per_camera_hour,
+    )  # fmt: skip
+    # fights: the hour of held-out hot-spot footage where it was run (it resolves about one
+    # false alert an hour), else the held-out event clips; and the real clips as streams
     fight = evaluation.get("fight_hours") or evaluation.get("event", {}).get("fight", {})
-    recall = fight.get("incident_recall_with_open_alerts")
-    if recall is None or recall < floor.fight_incident_recall:
-        out.append(
-            f"fight incident recall (open alerts counted) {_f(recall)} < "
-            f"{floor.fight_incident_recall}"
-        )
     bound = floor.fight_false_alerts_per_camera_hour
-    false = fight.get("false_alerts_per_camera_hour")
-    if false is None or false > bound:
-        out.append(f"fight false alerts per camera-hour {_f(false)} > {bound}")
+    _at_least(
+        out, "fight incident recall (open alerts counted)",
+        fight.get("incident_recall_with_open_alerts"), floor.fight_incident_recall,
+    )  # fmt: skip
+    _at_most(
+        out, "fight false alerts per camera-hour", fight.get("false_alerts_per_camera_hour"),
+        bound,
+    )  # fmt: skip
     stream = evaluation.get("real", {}).get("fights_stream", {})
-    alerted = stream.get("fight_clips_alerted")
-    if alerted is None or alerted < floor.real_fight_clips_alerted:
-        out.append(f"real fight clips alerted {_f(alerted)} < {floor.real_fight_clips_alerted}")
-    false = stream.get("false_alerts_per_camera_hour")
-    if false is None or false > bound:
-        out.append(
-            f"real non-fight clips' false fight alerts per camera-hour {_f(false)} > {bound}"
-        )
+    _at_least(
+        out, "real fight clips alerted", stream.get("fight_clips_alerted"),
+        floor.real_fight_clips_alerted,
+    )  # fmt: skip
+    _at_most(
+        out, "real non-fight clips' false fight alerts per camera-hour",
+        stream.get("false_alerts_per_camera_hour"), bound,
+    )  # fmt: skip
     return out
+
+
+def _at_least(out: list[str], what: str, have: float | None, least: float) -> None:
+    if have is None or have < least:
+        out.append(f"{what} {_f(have)} < {least}")
+
+
+def _at_most(out: list[str], what: str, have: float | None, most: float) -> None:
+    if have is None or have > most:
+        out.append(f"{what} {_f(have)} > {most}")
 
 
 def _f(v) -> str:
