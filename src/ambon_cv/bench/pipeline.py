@@ -143,8 +143,9 @@ def _stats_message(worker: int, readers, counters) -> tuple:
     )
 
 
-def arm_fights(readers, model_dir: str) -> None:
-    """A streaming fight analytic (the exported `model_dir`) on every hot spot's stream."""
+def arm_fights(readers, model_dir: str):
+    """A streaming fight analytic (the exported `model_dir`) on every hot spot's stream;
+    returns the model (its calibrated hot spots' thresholds open the alerts)."""
     from ambon_cv.fights.analytic import FightStream
     from ambon_cv.fights.classifier import FightModel
 
@@ -152,6 +153,7 @@ def arm_fights(readers, model_dir: str) -> None:
     for r in readers:
         if r.profile.fight:
             r.fight = FightStream(model)
+    return model
 
 
 class WorkerStreams:
@@ -213,10 +215,8 @@ class WorkerStreams:
         self.fights = None  # the fight analytic's own alert engine (fight rule only)
         if config is not None and config.fights:
             from ambon_cv.fights.analytic import alert_engine
-            from ambon_cv.fights.classifier import FightModel
 
-            arm_fights(self.readers, config.fights)
-            model = FightModel.load(Path(config.fights))
+            model = arm_fights(self.readers, config.fights)
             # each stream keyed by its name, at its camera's calibrated threshold if it has one
             names = {r.profile.name: r.profile.camera for r in self.readers}
             self.fights = alert_engine(config.rules, model, names)

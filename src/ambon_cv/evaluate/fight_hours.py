@@ -10,18 +10,15 @@ footage would allow.
 
 from __future__ import annotations
 
-import multiprocessing
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-
-import numpy as np
 
 from ambon_cv.alerts import AlertEngine, match_alerts
 from ambon_cv.config import AlertRules, Camera, FightHours, SyntheticCity
-from ambon_cv.detections import Detections
-from ambon_cv.fights.analytic import FIGHT, clip_window_scores, incident_rules
+from ambon_cv.fights.analytic import clip_window_scores, incident_rules
+from ambon_cv.fights.budget import window
 from ambon_cv.fights.classifier import FightModel
+from ambon_cv.fights.workers import per_clip
 from ambon_cv.footage.synth import RenderedClip, plan_clips, render_clip
 from ambon_cv.intervals import rate_interval, share_interval
 
@@ -58,11 +55,6 @@ def _render_and_score(job) -> tuple[RenderedClip, list[tuple[float, float]]]:
     return clip, scores
 
 
-def _window(score: float) -> Detections:
-    box = np.array([[0, 0, 1, 1]], np.float32)
-    return Detections(box, np.array([FIGHT]), np.array([score]), meta={"analytic": "fight"})
-
-
 def replay(
     windows: dict[str, list[tuple[float, float]]],
     incidents: list[dict],
@@ -77,7 +69,7 @@ def replay(
     engine = AlertEngine(rules, fight_open=open_threshold, camera_open=camera_open)
     for clip, rows in windows.items():
         for t, score in rows:
-            engine.update(clip, t, _window(score))
+            engine.update(clip, t, window(score))
     m = match_alerts(engine.alerts, incidents, hours, "fight")
     return {
         **m.as_dict(),
@@ -102,8 +94,6 @@ def fight_hours(
     """Render the fight hours, score every clip with the fight analytic in `p.workers`
     processes, and replay the windows through the alert engine: at the model's opening
     threshold (the budget's), and over `CURVE` for the operating curve. None when skipped."""
-    from tqdm.auto import tqdm
-
     if not p.clips_per_camera or not cameras:
         return None
     model = FightModel.load(model_dir)
@@ -113,13 +103,7 @@ def fight_hours(
     index = {c.id: i for i, c in enumerate(cameras)}
     with tempfile.TemporaryDirectory() as tmp:
         jobs = [(plan, city, index[plan.camera.id], Path(tmp), str(model_dir)) for plan in plans]
-        bar = dict(total=len(jobs), desc="fight hours", unit="clip", disable=not progress)
-        if p.workers > 1 and len(jobs) > 1:
-            context = multiprocessing.get_context("spawn")  # not fork: OpenCV's, PyAV's pools
-            with ProcessPoolExecutor(p.workers, mp_context=context) as pool:
-                done = list(tqdm(pool.map(_render_and_score, jobs), **bar))
-        else:
-            done = [_render_and_score(j) for j in tqdm(jobs, **bar)]
+        done = per_clip(_render_and_score, jobs, p.workers, progress, "fight hours")
     windows = {clip.clip: scores for clip, scores in done}
     clips = [clip for clip, _ in done]
     rows = [

@@ -139,17 +139,8 @@ def _clip_scores(args: tuple[str, str]) -> tuple[list[tuple[float, float]], floa
 def score_clips(
     model_dir: Path, paths: list[Path], workers: int = 2, progress: bool = True
 ) -> list[tuple[list[tuple[float, float]], float] | str]:
-    """Every clip's window scores and seconds (or its error line), in `workers` processes
-    (spawned: a forked child inherits OpenCV's and PyAV's thread pools mid-state)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from tqdm.auto import tqdm
+    """Every clip's window scores and seconds (or its error line), in `workers` processes."""
+    from ambon_cv.fights.workers import per_clip
 
     jobs = [(str(model_dir), str(p)) for p in paths]
-    bar = dict(total=len(jobs), desc="fight windows", unit="clip", disable=not progress)
-    if workers > 1 and len(jobs) > 1:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            return list(tqdm(pool.map(_clip_scores, jobs), **bar))
-    return [_clip_scores(j) for j in tqdm(jobs, **bar)]
+    return per_clip(_clip_scores, jobs, workers, progress, "fight windows")

@@ -39,7 +39,6 @@ from ambon_cv.detections import CLASSES, Detections
 
 FIGHT = CLASSES.index("fight")
 THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.50, 0.995, 0.01))
-FIRST_WINDOW_S = 1.6  # when a stream's first window is scored (a full window of motion, less slack)
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,9 @@ class OperatingPoint:
         }
 
 
-def _window(score: float) -> Detections:
+def window(score: float) -> Detections:
+    """One fight-analytic window's score as the alert engine reads it (the box says nothing
+    here: only the score is played)."""
     box = np.array([[0, 0, 1, 1]], np.float32)
     return Detections(box, np.array([FIGHT]), np.array([score]), meta={"analytic": "fight"})
 
@@ -91,14 +92,14 @@ def play(
     for clip in clips:
         if not clip.fight:
             for i, s in enumerate(clip.scores):
-                quiet.update("no-fight", offset + FIRST_WINDOW_S + i * hop_s, _window(s))
+                quiet.update("no-fight", offset + i * hop_s, window(s))
             pending += quiet.end_of_footage("no-fight")  # open when the clip ended: counted
             offset += clip.seconds + rules.merge_s + hop_s  # one clip's incident ends with it
     alerted, fights = 0, [c for c in clips if c.fight]
     for clip in fights:
         engine = AlertEngine(rules, fight_open=open_threshold)
         for i, s in enumerate(clip.scores):
-            engine.update(clip.name, FIRST_WINDOW_S + i * hop_s, _window(s))
+            engine.update(clip.name, i * hop_s, window(s))
         alerted += bool(engine.alerts) or engine.end_of_footage(clip.name)
     false_alerts = len(quiet.alerts) + pending
     seconds = sum(c.seconds for c in clips if not c.fight)

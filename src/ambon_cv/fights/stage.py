@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -47,6 +45,7 @@ from ambon_cv.fights.classifier import (
 )
 from ambon_cv.fights.footage import clip_windows
 from ambon_cv.fights.motion import clip_features, flows_a_second, slower_camera_features
+from ambon_cv.fights.workers import per_clip
 from ambon_cv.frames.sample import ClipDecodeError
 from ambon_cv.intervals import rate_interval, share_interval
 from ambon_cv.metrics import write_report, write_table
@@ -95,24 +94,13 @@ def _features_or_error(args: tuple[Path, dict]) -> tuple[np.ndarray, np.ndarray,
         return str(err)
 
 
-def _per_clip(work: Callable, jobs: list, workers: int, progress: bool, desc: str) -> list:
-    """`work` on every clip's job, in order, in `workers` processes, with a progress bar."""
-    from tqdm.auto import tqdm
-
-    bar = dict(total=len(jobs), desc=desc, unit="clip", disable=not progress)
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            return list(tqdm(pool.map(work, jobs, chunksize=2), **bar))
-    return [work(j) for j in tqdm(jobs, **bar)]
-
-
 def clip_feature_matrix(
     paths: list[Path], settings: dict, workers: int = 2, progress: bool = True
 ) -> tuple[np.ndarray, list[int], list[str], list[np.ndarray]]:
     """Features of every readable clip: (rows, indices of the clips they belong to, one error
     line per unreadable clip, each kept clip's (sliding-window rows, seconds of motion))."""
     jobs = [(p, settings) for p in paths]
-    results = _per_clip(_features_or_error, jobs, workers, progress, "clip motion")
+    results = per_clip(_features_or_error, jobs, workers, progress, "clip motion")
     rows, kept, errors, windows = [], [], [], []
     for i, r in enumerate(results):
         if isinstance(r, str):
@@ -147,7 +135,7 @@ def slower_camera_matrix(
     if not p.slower_cameras or p.features != "region":
         return None
     jobs = [(path, feature_settings(p), p.slower_cameras, p.slowest_fps) for path in paths]
-    results = _per_clip(_slower_or_error, jobs, workers, progress, "slower cameras")
+    results = per_clip(_slower_or_error, jobs, workers, progress, "slower cameras")
     rows, owners = [], []
     for i, r in enumerate(results):
         if isinstance(r, str):  # read once already: the clip's own features would say so
